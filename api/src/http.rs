@@ -1,0 +1,209 @@
+//! The axum router: `/graphql` (POST, WebSocket, GraphiQL), `/healthz`, `/readyz`.
+
+use crate::auth::{AuthError, Tokens};
+use crate::schema::{AppSchema, Auth};
+use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
+use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use clientele_domain::Domain;
+use std::time::Duration;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+
+/// What the HTTP layer needs besides the schema.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub graphiql: bool,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Clone)]
+struct AppState {
+    schema: AppSchema,
+    domain: Domain,
+    tokens: Tokens,
+    config: HttpConfig,
+}
+
+pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpConfig) -> Router {
+    let max_body = config.max_body_bytes;
+    let state = AppState {
+        schema,
+        domain,
+        tokens,
+        config,
+    };
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(state)
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                // Path only: query strings and headers may carry tokens or personal data.
+                let request_id = request
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or("-")
+                    .to_string();
+                tracing::info_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    request_id = %request_id,
+                )
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Auth {
+    let header = headers.get(header::AUTHORIZATION).map(|v| v.to_str());
+    Auth(match header {
+        None => Err(AuthError::Missing),
+        Some(Err(_)) => Err(AuthError::Invalid),
+        Some(Ok(value)) => tokens.authenticate(Some(value)),
+    })
+}
+
+async fn graphql_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    request: GraphQLRequest,
+) -> GraphQLResponse {
+    let auth = authenticate(&state.tokens, &headers);
+    state
+        .schema
+        .execute(request.into_inner().data(auth))
+        .await
+        .into()
+}
+
+/// WebSocket upgrade (`graphql-transport-ws`, token in `connection_init`), else GraphiQL.
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    let (mut parts, _body) = request.into_parts();
+    let wants_websocket = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if wants_websocket {
+        let protocol = match GraphQLProtocol::from_request_parts(&mut parts, &state).await {
+            Ok(p) => p,
+            Err(rejection) => return rejection.into_response(),
+        };
+        let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(u) => u,
+            Err(rejection) => return rejection.into_response(),
+        };
+        let AppState {
+            schema, tokens, config, ..
+        } = state;
+        return upgrade
+            .protocols(ALL_WEBSOCKET_PROTOCOLS)
+            .max_message_size(config.max_body_bytes)
+            .on_upgrade(move |socket| async move {
+                GraphQLWebSocket::new(socket, schema, protocol)
+                    .on_connection_init(move |payload| async move {
+                        match token_from_init(&payload).map(|t| tokens.verify(&t)) {
+                            Some(Ok(actor)) => {
+                                let mut data = async_graphql::Data::default();
+                                data.insert(Auth(Ok(actor)));
+                                Ok(data)
+                            }
+                            Some(Err(e)) => Err(async_graphql::Error::new(format!(
+                                "UNAUTHENTICATED: {e}"
+                            ))),
+                            None => Err(async_graphql::Error::new(format!(
+                                "UNAUTHENTICATED: {}",
+                                AuthError::Missing
+                            ))),
+                        }
+                    })
+                    .keepalive_timeout(Duration::from_secs(60))
+                    .serve()
+                    .await
+            });
+    }
+    if state.config.graphiql {
+        Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .subscription_endpoint("/graphql")
+                .title("Clientele GraphiQL")
+                .finish(),
+        )
+        .into_response()
+    } else {
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "POST GraphQL requests to /graphql; GraphiQL is disabled",
+        )
+            .into_response()
+    }
+}
+
+/// The token in a `connection_init` payload: `{"Authorization": "Bearer ..."}` (any case) or
+/// `{"token": "..."}`.
+fn token_from_init(payload: &serde_json::Value) -> Option<String> {
+    let object = payload.as_object()?;
+    object.iter().find_map(|(key, value)| {
+        let value = value.as_str()?.trim();
+        if key.eq_ignore_ascii_case("authorization") {
+            let (scheme, token) = value.split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| token.trim().to_string())
+        } else if key == "token" {
+            Some(value.to_string())
+        } else {
+            None
+        }
+    })
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.domain.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database is not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn init_payload_tokens() {
+        assert_eq!(
+            token_from_init(&json!({"Authorization": "Bearer abc"})).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            token_from_init(&json!({"authorization": "bearer  abc "})).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(token_from_init(&json!({"token": "abc"})).as_deref(), Some("abc"));
+        assert_eq!(token_from_init(&json!({"Authorization": "Basic abc"})), None);
+        assert_eq!(token_from_init(&json!(null)), None);
+    }
+}

@@ -1,0 +1,12 @@
+//! Clientele's API: the GraphQL schema (queries, mutations, subscriptions) and the axum router
+//! that serves it over HTTP and WebSocket, beside health checks.
+
+pub mod auth;
+pub mod error;
+pub mod http;
+pub mod limits;
+pub mod schema;
+
+pub use auth::Tokens;
+pub use http::{HttpConfig, router};
+pub use schema::{AppSchema, SchemaLimits, sdl};

@@ -1,0 +1,50 @@
+//! Clientele's rules: services over the entities. No HTTP, no GraphQL, no job runtime.
+//!
+//! Every service function takes the acting [`Actor`] (who, which tenant, which role) and
+//! decides itself whether the actor may do what is asked; adapters only parse and map.
+
+pub mod actor;
+pub mod clients;
+pub mod error;
+pub mod events;
+pub mod instance;
+pub mod pagination;
+pub mod tenants;
+pub mod values;
+
+pub use actor::{Actor, Role};
+pub use clientele_entities as entities;
+pub use clientele_entities::{ClientId, TenantId};
+pub use error::{DomainError, DomainResult};
+pub use events::{DomainEvent, EventBus, InProcessBus};
+
+use sea_orm::{
+    DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
+};
+use std::sync::Arc;
+
+/// Everything a service needs: the database and the event bus.
+#[derive(Clone)]
+pub struct Domain {
+    pub db: DatabaseConnection,
+    pub events: Arc<dyn EventBus>,
+}
+
+impl Domain {
+    pub fn new(db: DatabaseConnection, events: Arc<dyn EventBus>) -> Self {
+        Self { db, events }
+    }
+
+    /// Starts a write transaction. Every change goes through one, so a request that is
+    /// cancelled (time limit, client gone) leaves nothing half-written. On SQLite it takes the
+    /// write lock at `BEGIN`, so it waits for other writers instead of failing half-way.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+}

@@ -1,0 +1,15 @@
+//! Database migrations of Clientele. Every migration runs on SQLite and PostgreSQL; each lives in
+//! its own file named for what it adds.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_tenants_and_clients;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_tenants_and_clients::Migration)]
+    }
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests: the real app on 127.0.0.1:0, GraphQL over HTTP and WebSocket.
+//!
+//! On SQLite by default (one database file per app); with `TEST_DATABASE_URL=postgres://...`
+//! the same tests run on PostgreSQL, in one fresh database per run, isolated by tenant.
+
+mod auth;
+mod binary;
+mod clients;
+mod health;
+mod helpers;
+mod limits;
+mod realtime;
+mod schema;

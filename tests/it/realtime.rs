@@ -1,0 +1,143 @@
+//! GraphQL subscriptions over WebSocket (`graphql-transport-ws`, token in `connection_init`).
+
+use crate::helpers::{TestApp, spawn_app};
+use clientele_domain::Role;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp) -> Socket {
+    let mut request = format!("ws://{}/graphql", app.addr)
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
+    assert_eq!(
+        response.headers()["sec-websocket-protocol"],
+        "graphql-transport-ws"
+    );
+    socket
+}
+
+/// The next text message as JSON, or the close frame as `{"close": code, "reason": ...}`.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("socket open")
+            .expect("no socket error");
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(frame) => {
+                let frame = frame.expect("close frame");
+                return json!({ "close": u16::from(frame.code), "reason": frame.reason.to_string() });
+            }
+            _ => continue,
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::text(message.to_string()))
+        .await
+        .unwrap();
+}
+
+async fn init(socket: &mut Socket, payload: Value) -> Value {
+    send(socket, json!({ "type": "connection_init", "payload": payload })).await;
+    next(socket).await
+}
+
+const SUBSCRIBE: &str =
+    "subscription($id: ID!) { clientChanged(clientId: $id) { id firstName version } }";
+
+#[tokio::test]
+async fn connection_init_without_a_valid_token_is_refused() {
+    let app = spawn_app().await;
+    let mut socket = connect(&app).await;
+    let reply = init(&mut socket, json!({})).await;
+    assert!(reply["close"].is_number(), "{reply}");
+    assert!(reply["reason"].as_str().unwrap().contains("UNAUTHENTICATED"), "{reply}");
+
+    let mut socket = connect(&app).await;
+    let reply = init(&mut socket, json!({ "Authorization": "Bearer not-a-token" })).await;
+    assert!(reply["reason"].as_str().unwrap().contains("UNAUTHENTICATED"), "{reply}");
+}
+
+#[tokio::test]
+async fn client_changed_delivers_updates_to_the_subscriber() {
+    let app = spawn_app().await;
+    let tenant = app.tenant().await;
+    let token = app.token(&tenant, Role::Agent);
+    let client = app.create_client(&token, json!({ "firstName": "Ada" })).await;
+
+    let mut socket = connect(&app).await;
+    let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {token}") })).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    send(
+        &mut socket,
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": SUBSCRIBE, "variables": { "id": client["id"] } } }),
+    )
+    .await;
+
+    // The subscription registers asynchronously: keep changing the client until it reports.
+    let update = "mutation($id: ID!, $name: String) { updateClient(id: $id, input: { firstName: $name }) { version } }";
+    let mut sent = Vec::new();
+    let event = loop {
+        let name = format!("Ada {}", sent.len() + 1);
+        let body = app
+            .gql(Some(&token), update, json!({ "id": client["id"], "name": name }))
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        sent.push(name);
+        match tokio::time::timeout(Duration::from_millis(200), next(&mut socket)).await {
+            Ok(message) => break message,
+            Err(_) if sent.len() < 50 => continue,
+            Err(_) => panic!("no event after {} updates", sent.len()),
+        }
+    };
+    assert_eq!(event["type"], "next", "{event}");
+    assert_eq!(event["id"], "1");
+    let changed = &event["payload"]["data"]["clientChanged"];
+    assert_eq!(changed["id"], client["id"]);
+    assert!(
+        sent.contains(&changed["firstName"].as_str().unwrap().to_string()),
+        "{event}"
+    );
+}
+
+#[tokio::test]
+async fn subscribing_to_another_tenants_client_is_not_found() {
+    let app = spawn_app().await;
+    let a = app.tenant().await;
+    let b = app.tenant().await;
+    let token_a = app.token(&a, Role::Agent);
+    let token_b = app.token(&b, Role::Agent);
+    let client = app.create_client(&token_a, json!({ "firstName": "Ada" })).await;
+
+    let mut socket = connect(&app).await;
+    let ack = init(&mut socket, json!({ "token": token_b })).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    send(
+        &mut socket,
+        json!({ "id": "7", "type": "subscribe", "payload": { "query": SUBSCRIBE, "variables": { "id": client["id"] } } }),
+    )
+    .await;
+    let reply = next(&mut socket).await;
+    let code = if reply["type"] == "error" {
+        reply["payload"][0]["extensions"]["code"].clone()
+    } else {
+        reply["payload"]["errors"][0]["extensions"]["code"].clone()
+    };
+    assert_eq!(code, "NOT_FOUND", "{reply}");
+}
