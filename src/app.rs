@@ -29,7 +29,9 @@ pub async fn open_database(config: &Config) -> anyhow::Result<DatabaseConnection
 /// start, so a second start and every replica use the same one).
 pub async fn tokens(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Tokens> {
     let tokens = match &config.jwt {
-        JwtConfig::Hs256 { secret: Some(secret) } => Tokens::hs256(secret.as_bytes()),
+        JwtConfig::Hs256 {
+            secret: Some(secret),
+        } => Tokens::hs256(secret.as_bytes()),
         JwtConfig::Hs256 { secret: None } => {
             let secret = instance::get_or_create(db, JWT_SECRET_KEY, || {
                 let mut bytes = [0u8; 32];
@@ -123,7 +125,10 @@ impl RunningApp {
     }
 
     /// Waits until the server stops (it only stops on `shutdown` or an IO error).
-    pub async fn wait(mut self, signal: impl std::future::Future<Output = ()>) -> anyhow::Result<()> {
+    pub async fn wait(
+        mut self,
+        signal: impl std::future::Future<Output = ()>,
+    ) -> anyhow::Result<()> {
         tokio::select! {
             result = &mut self.task => result??,
             () = signal => self.shutdown().await?,

@@ -19,31 +19,138 @@ pub struct Spec {
     pub secret: bool,
 }
 
-const fn spec(key: &'static str, env: &'static str, default: &'static str, help: &'static str) -> Spec {
-    Spec { key, env, default, help, secret: false }
+const fn spec(
+    key: &'static str,
+    env: &'static str,
+    default: &'static str,
+    help: &'static str,
+) -> Spec {
+    Spec {
+        key,
+        env,
+        default,
+        help,
+        secret: false,
+    }
 }
 
 /// Every setting Clientele reads. The README's configuration table lists the same.
 pub const SPECS: &[Spec] = &[
-    spec("config", "CLIENTELE_CONFIG", "", "path of a TOML file with any of these settings (keys as in this column)"),
-    spec("bind", "CLIENTELE_BIND", "127.0.0.1:8080", "address the HTTP server listens on (`--bind`)"),
-    spec("database_url", "DATABASE_URL", "sqlite://clientele.db", "`sqlite://FILE` or `postgres://USER@HOST/DB` (`--database-url`); the SQLite file is created if missing"),
-    spec("db_max_connections", "CLIENTELE_DB_MAX_CONNECTIONS", "10", "size of the database connection pool"),
-    Spec { key: "jwt_secret", env: "CLIENTELE_JWT_SECRET", default: "", help: "HS256 signing secret (at least 32 bytes); when unset one is generated on first start and kept in the database", secret: true },
-    spec("jwt_public_key_file", "CLIENTELE_JWT_PUBLIC_KEY_FILE", "", "PEM RSA public key: verify RS256 tokens instead of HS256"),
-    spec("jwt_private_key_file", "CLIENTELE_JWT_PRIVATE_KEY_FILE", "", "PEM RSA private key, to mint RS256 tokens (`clientele token`)"),
-    spec("token_ttl", "CLIENTELE_TOKEN_TTL", "30d", "lifetime of minted tokens (`30d`, `12h`, `15m`)"),
-    spec("graphiql", "CLIENTELE_GRAPHIQL", "true", "serve GraphiQL on GET /graphql"),
-    spec("introspection", "CLIENTELE_INTROSPECTION", "true", "answer GraphQL introspection queries"),
-    spec("max_depth", "CLIENTELE_MAX_DEPTH", "12", "deepest selection nesting a query may use"),
-    spec("max_complexity", "CLIENTELE_MAX_COMPLEXITY", "5000", "query cost ceiling; a list field costs its `first`/`last` times its selection"),
-    spec("max_aliases", "CLIENTELE_MAX_ALIASES", "30", "aliased fields a query may use"),
-    spec("max_body_bytes", "CLIENTELE_MAX_BODY_BYTES", "1048576", "largest request body (and WebSocket message) accepted"),
-    spec("query_timeout", "CLIENTELE_QUERY_TIMEOUT", "10s", "execution time limit of one query or mutation"),
-    spec("subscriber_buffer", "CLIENTELE_SUBSCRIBER_BUFFER", "256", "events a subscriber may fall behind before it is told and dropped"),
-    spec("log_format", "CLIENTELE_LOG_FORMAT", "text", "`text` (human-readable) or `json`"),
-    spec("log", "CLIENTELE_LOG", "info,sqlx=warn,sea_orm=warn", "log filter (tracing EnvFilter syntax)"),
-    spec("demo_tenant", "CLIENTELE_DEMO_TENANT", "true", "on first start (no tenants yet), create tenant `demo` and print an admin token"),
+    spec(
+        "config",
+        "CLIENTELE_CONFIG",
+        "",
+        "path of a TOML file with any of these settings (keys as in this column)",
+    ),
+    spec(
+        "bind",
+        "CLIENTELE_BIND",
+        "127.0.0.1:8080",
+        "address the HTTP server listens on (`--bind`)",
+    ),
+    spec(
+        "database_url",
+        "DATABASE_URL",
+        "sqlite://clientele.db",
+        "`sqlite://FILE` or `postgres://USER@HOST/DB` (`--database-url`); the SQLite file is created if missing",
+    ),
+    spec(
+        "db_max_connections",
+        "CLIENTELE_DB_MAX_CONNECTIONS",
+        "10",
+        "size of the database connection pool",
+    ),
+    Spec {
+        key: "jwt_secret",
+        env: "CLIENTELE_JWT_SECRET",
+        default: "",
+        help: "HS256 signing secret (at least 32 bytes); when unset one is generated on first start and kept in the database",
+        secret: true,
+    },
+    spec(
+        "jwt_public_key_file",
+        "CLIENTELE_JWT_PUBLIC_KEY_FILE",
+        "",
+        "PEM RSA public key: verify RS256 tokens instead of HS256",
+    ),
+    spec(
+        "jwt_private_key_file",
+        "CLIENTELE_JWT_PRIVATE_KEY_FILE",
+        "",
+        "PEM RSA private key, to mint RS256 tokens (`clientele token`)",
+    ),
+    spec(
+        "token_ttl",
+        "CLIENTELE_TOKEN_TTL",
+        "30d",
+        "lifetime of minted tokens (`30d`, `12h`, `15m`)",
+    ),
+    spec(
+        "graphiql",
+        "CLIENTELE_GRAPHIQL",
+        "true",
+        "serve GraphiQL on GET /graphql",
+    ),
+    spec(
+        "introspection",
+        "CLIENTELE_INTROSPECTION",
+        "true",
+        "answer GraphQL introspection queries",
+    ),
+    spec(
+        "max_depth",
+        "CLIENTELE_MAX_DEPTH",
+        "12",
+        "deepest selection nesting a query may use",
+    ),
+    spec(
+        "max_complexity",
+        "CLIENTELE_MAX_COMPLEXITY",
+        "5000",
+        "query cost ceiling; a list field costs its `first`/`last` times its selection",
+    ),
+    spec(
+        "max_aliases",
+        "CLIENTELE_MAX_ALIASES",
+        "30",
+        "aliased fields a query may use",
+    ),
+    spec(
+        "max_body_bytes",
+        "CLIENTELE_MAX_BODY_BYTES",
+        "1048576",
+        "largest request body (and WebSocket message) accepted",
+    ),
+    spec(
+        "query_timeout",
+        "CLIENTELE_QUERY_TIMEOUT",
+        "10s",
+        "execution time limit of one query or mutation",
+    ),
+    spec(
+        "subscriber_buffer",
+        "CLIENTELE_SUBSCRIBER_BUFFER",
+        "256",
+        "events a subscriber may fall behind before it is told and dropped",
+    ),
+    spec(
+        "log_format",
+        "CLIENTELE_LOG_FORMAT",
+        "text",
+        "`text` (human-readable) or `json`",
+    ),
+    spec(
+        "log",
+        "CLIENTELE_LOG",
+        "info,sqlx=warn,sea_orm=warn",
+        "log filter (tracing EnvFilter syntax)",
+    ),
+    spec(
+        "demo_tenant",
+        "CLIENTELE_DEMO_TENANT",
+        "true",
+        "on first start (no tenants yet), create tenant `demo` and print an admin token",
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -162,7 +269,11 @@ impl Raw {
         (!self.value.is_empty()).then_some(self.value.as_str())
     }
 
-    fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(&self, min: T, max: T) -> Result<T, ConfigError> {
+    fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(
+        &self,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError> {
         let n: T = self
             .value
             .replace('_', "")
@@ -212,11 +323,17 @@ impl Raw {
 
 fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ConfigError(format!("invalid setting CLIENTELE_CONFIG: cannot read {shown}: {e}")))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| ConfigError(format!("invalid configuration file {shown}: {}", e.message())))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError(format!(
+            "invalid setting CLIENTELE_CONFIG: cannot read {shown}: {e}"
+        ))
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        ConfigError(format!(
+            "invalid configuration file {shown}: {}",
+            e.message()
+        ))
+    })?;
     let mut values = HashMap::new();
     for (key, value) in table {
         if key == "config" || !SPECS.iter().any(|s| s.key == key) {
@@ -243,9 +360,11 @@ fn read_file(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
 impl Config {
     /// Reads and validates every setting.
     pub fn load(sources: Sources) -> Result<Config, ConfigError> {
-        if let Some(unknown) = sources.env.keys().find(|k| {
-            k.starts_with("CLIENTELE_") && !SPECS.iter().any(|s| s.env == k.as_str())
-        }) {
+        if let Some(unknown) = sources
+            .env
+            .keys()
+            .find(|k| k.starts_with("CLIENTELE_") && !SPECS.iter().any(|s| s.env == k.as_str()))
+        {
             return Err(ConfigError(format!(
                 "invalid setting {unknown}: unknown setting (see the configuration table in the README)"
             )));
@@ -310,13 +429,15 @@ impl Config {
             database_url,
             db_max_connections: get("db_max_connections").number(1, 1000)?,
             jwt,
-            token_ttl: get("token_ttl").duration(Duration::from_secs(60), Duration::from_secs(366 * 86_400))?,
+            token_ttl: get("token_ttl")
+                .duration(Duration::from_secs(60), Duration::from_secs(366 * 86_400))?,
             graphiql: get("graphiql").boolean()?,
             limits: SchemaLimits {
                 max_depth: get("max_depth").number(2, 100)?,
                 max_complexity: get("max_complexity").number(10, 1_000_000)?,
                 max_aliases: get("max_aliases").number(0, 1000)?,
-                timeout: get("query_timeout").duration(Duration::from_millis(10), Duration::from_secs(600))?,
+                timeout: get("query_timeout")
+                    .duration(Duration::from_millis(10), Duration::from_secs(600))?,
                 introspection: get("introspection").boolean()?,
             },
             max_body_bytes: get("max_body_bytes").number(1024, 1 << 30)?,
@@ -370,7 +491,9 @@ mod tests {
         assert!(error(&[("DATABASE_URL", "mysql://x")]).contains("DATABASE_URL"));
         assert!(error(&[("CLIENTELE_LOG_FORMAT", "xml")]).contains("CLIENTELE_LOG_FORMAT"));
         assert!(error(&[("CLIENTELE_BINDD", "x")]).contains("CLIENTELE_BINDD"));
-        assert!(error(&[("CLIENTELE_JWT_PUBLIC_KEY_FILE", "/no/such.pem")]).contains("no such file"));
+        assert!(
+            error(&[("CLIENTELE_JWT_PUBLIC_KEY_FILE", "/no/such.pem")]).contains("no such file")
+        );
     }
 
     #[test]
@@ -384,7 +507,11 @@ mod tests {
     fn flags_beat_environment_beats_file() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("clientele.toml");
-        std::fs::write(&file, "bind = \"127.0.0.1:7000\"\nmax_depth = 5\ngraphiql = false\n").unwrap();
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:7000\"\nmax_depth = 5\ngraphiql = false\n",
+        )
+        .unwrap();
         let mut sources = env(&[
             ("CLIENTELE_CONFIG", file.to_str().unwrap()),
             ("CLIENTELE_BIND", "127.0.0.1:7001"),

@@ -12,7 +12,11 @@ use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "clientele", version, about = "Client-intelligence backend over GraphQL")]
+#[command(
+    name = "clientele",
+    version,
+    about = "Client-intelligence backend over GraphQL"
+)]
 struct Cli {
     /// TOML configuration file (same as CLIENTELE_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -112,7 +116,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command.unwrap_or(Command::Serve { bind: None }), config)) {
+    match runtime.block_on(run(
+        cli.command.unwrap_or(Command::Serve { bind: None }),
+        config,
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clientele: {e:#}");

@@ -123,7 +123,10 @@ impl Tokens {
             },
         )?;
         let claims = data.claims;
-        let role = claims.role.parse::<Role>().map_err(|_| AuthError::Invalid)?;
+        let role = claims
+            .role
+            .parse::<Role>()
+            .map_err(|_| AuthError::Invalid)?;
         Ok(Actor {
             user_id: claims.sub,
             name: claims.name,
@@ -177,11 +180,20 @@ mod tests {
     fn forged_and_missing_tokens_fail() {
         let other = Tokens::hs256(&[8u8; 32]).unwrap();
         let token = other
-            .mint(TenantId::new(), "u1", "Eve", Role::Admin, Duration::from_secs(60))
+            .mint(
+                TenantId::new(),
+                "u1",
+                "Eve",
+                Role::Admin,
+                Duration::from_secs(60),
+            )
             .unwrap();
         assert_eq!(tokens().verify(&token), Err(AuthError::Invalid));
         assert_eq!(tokens().authenticate(None), Err(AuthError::Missing));
-        assert_eq!(tokens().authenticate(Some("Basic abc")), Err(AuthError::Invalid));
+        assert_eq!(
+            tokens().authenticate(Some("Basic abc")),
+            Err(AuthError::Invalid)
+        );
         assert_eq!(tokens().verify("not.a.jwt"), Err(AuthError::Invalid));
     }
 

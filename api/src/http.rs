@@ -4,11 +4,11 @@ use crate::auth::{AuthError, Tokens};
 use crate::schema::{AppSchema, Auth};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
+use axum::Router;
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use clientele_domain::Domain;
 use std::time::Duration;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -47,22 +47,23 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // Path only: query strings and headers may carry tokens or personal data.
-                let request_id = request
-                    .extensions()
-                    .get::<RequestId>()
-                    .and_then(|id| id.header_value().to_str().ok())
-                    .unwrap_or("-")
-                    .to_string();
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id = %request_id,
-                )
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    // Path only: query strings and headers may carry tokens or personal data.
+                    let request_id = request
+                        .extensions()
+                        .get::<RequestId>()
+                        .and_then(|id| id.header_value().to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -108,7 +109,10 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
             Err(rejection) => return rejection.into_response(),
         };
         let AppState {
-            schema, tokens, config, ..
+            schema,
+            tokens,
+            config,
+            ..
         } = state;
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -122,9 +126,9 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
                                 data.insert(Auth(Ok(actor)));
                                 Ok(data)
                             }
-                            Some(Err(e)) => Err(async_graphql::Error::new(format!(
-                                "UNAUTHENTICATED: {e}"
-                            ))),
+                            Some(Err(e)) => {
+                                Err(async_graphql::Error::new(format!("UNAUTHENTICATED: {e}")))
+                            }
                             None => Err(async_graphql::Error::new(format!(
                                 "UNAUTHENTICATED: {}",
                                 AuthError::Missing
@@ -202,8 +206,14 @@ mod tests {
             token_from_init(&json!({"authorization": "bearer  abc "})).as_deref(),
             Some("abc")
         );
-        assert_eq!(token_from_init(&json!({"token": "abc"})).as_deref(), Some("abc"));
-        assert_eq!(token_from_init(&json!({"Authorization": "Basic abc"})), None);
+        assert_eq!(
+            token_from_init(&json!({"token": "abc"})).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(
+            token_from_init(&json!({"Authorization": "Basic abc"})),
+            None
+        );
         assert_eq!(token_from_init(&json!(null)), None);
     }
 }

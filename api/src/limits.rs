@@ -110,7 +110,10 @@ impl Extension for QueryLimits {
         match tokio::time::timeout(self.timeout, next.run(ctx, operation_name)).await {
             Ok(response) => response,
             Err(_) => {
-                tracing::warn!(timeout_ms = self.timeout.as_millis() as u64, "query timed out");
+                tracing::warn!(
+                    timeout_ms = self.timeout.as_millis() as u64,
+                    "query timed out"
+                );
                 Response::from_errors(vec![with_code(
                     ServerError::new(
                         format!(

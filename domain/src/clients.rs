@@ -123,9 +123,7 @@ impl ContactFields {
     /// Applies a patch, validating every value it sets.
     pub fn patched(self, patch: ClientPatch, region: Region) -> DomainResult<Self> {
         Ok(ContactFields {
-            first_name: patch_field(self.first_name, patch.first_name, |v| {
-                name("firstName", v)
-            })?,
+            first_name: patch_field(self.first_name, patch.first_name, |v| name("firstName", v))?,
             last_name: patch_field(self.last_name, patch.last_name, |v| name("lastName", v))?,
             email: patch_field(self.email, patch.email, email)?,
             phone: patch_field(self.phone, patch.phone, |v| phone(v, region))?,
@@ -209,9 +207,16 @@ fn live(actor: &Actor) -> Select<client::Entity> {
 
 fn filtered(actor: &Actor, filter: &ClientFilter) -> DomainResult<Select<client::Entity>> {
     let mut query = live(actor);
-    if let Some(pattern) = filter.search.as_deref().map(search_pattern).transpose()?.flatten() {
-        query = query
-            .filter(Expr::col(client::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')));
+    if let Some(pattern) = filter
+        .search
+        .as_deref()
+        .map(search_pattern)
+        .transpose()?
+        .flatten()
+    {
+        query = query.filter(
+            Expr::col(client::Column::SearchText).like(LikeExpr::new(pattern).escape('\\')),
+        );
     }
     Ok(query)
 }
@@ -238,7 +243,9 @@ pub async fn create(d: &Domain, actor: &Actor, input: NewClient) -> DomainResult
         deleted_at: Set(None),
     };
     let txn = d.begin_write().await?;
-    let model = client::Entity::insert(row).exec_with_returning(&txn).await?;
+    let model = client::Entity::insert(row)
+        .exec_with_returning(&txn)
+        .await?;
     txn.commit().await?;
     d.events.publish(
         actor.tenant,
@@ -456,7 +463,10 @@ mod tests {
             search_pattern("(416) 555-12").unwrap().as_deref(),
             Some("%41655512%")
         );
-        assert_eq!(search_pattern("50%_").unwrap().as_deref(), Some("%50\\%\\_%"));
+        assert_eq!(
+            search_pattern("50%_").unwrap().as_deref(),
+            Some("%50\\%\\_%")
+        );
         assert!(search_pattern(&"x".repeat(201)).is_err());
     }
 }

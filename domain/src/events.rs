@@ -34,7 +34,9 @@ impl InProcessBus {
         }
     }
 
-    fn channels(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, broadcast::Sender<DomainEvent>>> {
+    fn channels(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<TenantId, broadcast::Sender<DomainEvent>>> {
         // A panic while holding this lock cannot leave the map inconsistent: recover it.
         self.channels.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -43,11 +45,11 @@ impl InProcessBus {
 impl EventBus for InProcessBus {
     fn publish(&self, tenant: TenantId, event: DomainEvent) {
         let mut channels = self.channels();
-        if let Some(sender) = channels.get(&tenant) {
-            if sender.send(event).is_err() {
-                // Nobody listens any more: forget the channel.
-                channels.remove(&tenant);
-            }
+        if let Some(sender) = channels.get(&tenant)
+            && sender.send(event).is_err()
+        {
+            // Nobody listens any more: forget the channel.
+            channels.remove(&tenant);
         }
     }
 

@@ -155,7 +155,10 @@ mod tests {
             first,
             ..Default::default()
         };
-        assert_eq!(args(None).resolve().unwrap().limit, DEFAULT_PAGE_SIZE as u64);
+        assert_eq!(
+            args(None).resolve().unwrap().limit,
+            DEFAULT_PAGE_SIZE as u64
+        );
         assert_eq!(args(Some(1)).resolve().unwrap().limit, 1);
         assert_eq!(args(Some(100)).resolve().unwrap().limit, 100);
         for bad in [0, -1, 101] {

@@ -39,15 +39,12 @@ pub async fn create(db: &impl ConnectionTrait, input: NewTenant) -> DomainResult
         .ok_or_else(|| DomainError::invalid("name", "is required"))?;
     let region = Region::parse(&input.default_region)
         .map_err(|m| DomainError::invalid("defaultRegion", m))?;
-    input
-        .timezone
-        .parse::<chrono_tz::Tz>()
-        .map_err(|_| {
-            DomainError::invalid(
-                "timezone",
-                format!("{:?} is not an IANA time zone", input.timezone),
-            )
-        })?;
+    input.timezone.parse::<chrono_tz::Tz>().map_err(|_| {
+        DomainError::invalid(
+            "timezone",
+            format!("{:?} is not an IANA time zone", input.timezone),
+        )
+    })?;
     let row = tenant::ActiveModel {
         id: Set(TenantId::new().0),
         slug: Set(input.slug.clone()),

@@ -149,7 +149,9 @@ mod tests {
     #[test]
     fn emails_are_trimmed_and_lower_cased() {
         assert_eq!(
-            Email::parse("  Ada.Lovelace@Example.COM ").unwrap().as_str(),
+            Email::parse("  Ada.Lovelace@Example.COM ")
+                .unwrap()
+                .as_str(),
             "ada.lovelace@example.com"
         );
     }
@@ -196,8 +198,18 @@ mod tests {
     #[test]
     fn bad_phones_are_refused() {
         let ca = Region::parse("CA").unwrap();
-        for bad in ["", "12", "hello", "555-1234", "+1 000 000 0000", "1234567890123456789"] {
-            assert!(PhoneE164::parse(bad, ca).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "12",
+            "hello",
+            "555-1234",
+            "+1 000 000 0000",
+            "1234567890123456789",
+        ] {
+            assert!(
+                PhoneE164::parse(bad, ca).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 

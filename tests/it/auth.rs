@@ -34,7 +34,13 @@ async fn missing_expired_and_forged_tokens_are_unauthenticated() {
     // Signed with another secret.
     let forger = clientele_api::Tokens::hs256(&[9u8; 32]).unwrap();
     let forged = forger
-        .mint(tenant.id, "eve", "Eve", Role::Admin, std::time::Duration::from_secs(600))
+        .mint(
+            tenant.id,
+            "eve",
+            "Eve",
+            Role::Admin,
+            std::time::Duration::from_secs(600),
+        )
         .unwrap();
     let body = app.gql(Some(&forged), ME, json!({})).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
@@ -96,7 +102,9 @@ async fn viewers_read_but_do_not_write() {
     let tenant = app.tenant().await;
     let agent = app.token(&tenant, Role::Agent);
     let viewer = app.token(&tenant, Role::Viewer);
-    let client = app.create_client(&agent, json!({ "firstName": "Ada" })).await;
+    let client = app
+        .create_client(&agent, json!({ "firstName": "Ada" }))
+        .await;
 
     let body = app
         .gql(
@@ -154,7 +162,13 @@ async fn rs256_tokens_verify_with_the_configured_public_key() {
     // An HS256 token is refused by an RS256 server.
     let hs = clientele_api::Tokens::hs256(&[1u8; 32])
         .unwrap()
-        .mint(tenant.id, "u", "U", Role::Admin, std::time::Duration::from_secs(60))
+        .mint(
+            tenant.id,
+            "u",
+            "U",
+            Role::Admin,
+            std::time::Duration::from_secs(60),
+        )
         .unwrap();
     let body = app.gql(Some(&hs), ME, json!({})).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");

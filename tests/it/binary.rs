@@ -117,10 +117,20 @@ async fn first_start_creates_the_database_and_prints_an_admin_token_second_start
     database_env(&mut cmd, &pg);
     let first = start(cmd);
     if pg.is_none() {
-        assert!(dir.path().join("clientele.db").exists(), "SQLite file in the working directory");
+        assert!(
+            dir.path().join("clientele.db").exists(),
+            "SQLite file in the working directory"
+        );
     }
-    assert!(first.stdout.iter().any(|l| l.contains("/graphql")), "GraphiQL URL: {:?}", first.stdout);
-    let token = first.admin_token.clone().expect("admin token on first start");
+    assert!(
+        first.stdout.iter().any(|l| l.contains("/graphql")),
+        "GraphiQL URL: {:?}",
+        first.stdout
+    );
+    let token = first
+        .admin_token
+        .clone()
+        .expect("admin token on first start");
     let body = me(&first.base, &token).await;
     assert_eq!(body["data"]["me"]["role"], "ADMIN", "{body}");
     assert_eq!(body["data"]["me"]["tenant"]["slug"], "demo");
@@ -129,19 +139,37 @@ async fn first_start_creates_the_database_and_prints_an_admin_token_second_start
     let mut cmd = clientele(dir.path());
     database_env(&mut cmd, &pg);
     let second = start(cmd);
-    assert!(second.admin_token.is_none(), "no new token on a second start");
+    assert!(
+        second.admin_token.is_none(),
+        "no new token on a second start"
+    );
     let body = me(&second.base, &token).await;
-    assert_eq!(body["data"]["me"]["role"], "ADMIN", "same secret after restart: {body}");
+    assert_eq!(
+        body["data"]["me"]["role"], "ADMIN",
+        "same secret after restart: {body}"
+    );
     second.stop();
 
     // `clientele token` mints one against the same database.
     let mut cmd = clientele(dir.path());
     database_env(&mut cmd, &pg);
     let output = cmd
-        .args(["token", "--tenant", "demo", "--role", "viewer", "--name", "Vera Viewer"])
+        .args([
+            "token",
+            "--tenant",
+            "demo",
+            "--role",
+            "viewer",
+            "--name",
+            "Vera Viewer",
+        ])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let viewer = String::from_utf8(output.stdout).unwrap().trim().to_string();
     let mut cmd = clientele(dir.path());
     database_env(&mut cmd, &pg);
@@ -159,20 +187,29 @@ fn a_bad_setting_stops_the_process_with_one_line_naming_it() {
         ("CLIENTELE_MAX_COMPLEXITY", "lots"),
         ("DATABASE_URL", "mysql://nope"),
     ] {
-        let output = clientele(dir.path()).env(key, value).arg("serve").output().unwrap();
+        let output = clientele(dir.path())
+            .env(key, value)
+            .arg("serve")
+            .output()
+            .unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(key), "{stderr}");
     }
-    assert!(!dir.path().join("clientele.db").exists(), "nothing created on a bad start");
+    assert!(
+        !dir.path().join("clientele.db").exists(),
+        "nothing created on a bad start"
+    );
 }
 
 #[test]
 fn token_for_an_unknown_tenant_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     let output = clientele(dir.path())
-        .args(["token", "--tenant", "nobody", "--role", "admin", "--name", "X"])
+        .args([
+            "token", "--tenant", "nobody", "--role", "admin", "--name", "X",
+        ])
         .output()
         .unwrap();
     assert!(!output.status.success());
@@ -200,7 +237,9 @@ async fn json_logs_carry_the_request_id_and_never_the_token() {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
         .collect();
     assert!(
-        lines.iter().any(|l| l.to_string().contains("req-binary-test-42")),
+        lines
+            .iter()
+            .any(|l| l.to_string().contains("req-binary-test-42")),
         "a request log line with the request id: {stderr}"
     );
     assert!(!stderr.contains(&token), "the token never appears in logs");

@@ -24,7 +24,9 @@ async fn create_normalises_email_and_phone_with_the_tenant_region() {
     assert_eq!(client["phone"], "+14165551234");
     assert_eq!(client["version"], 1);
 
-    let body = app.gql(Some(&token), GET, json!({ "id": client["id"] })).await;
+    let body = app
+        .gql(Some(&token), GET, json!({ "id": client["id"] }))
+        .await;
     assert_eq!(body["data"]["client"]["phone"], "+14165551234", "{body}");
 }
 
@@ -35,13 +37,21 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     let token = app.token(&tenant, Role::Agent);
     let create = "mutation($input: CreateClientInput!) { createClient(input: $input) { id } }";
     for (input, field) in [
-        (json!({ "firstName": "Ada", "email": "not-an-email" }), "email"),
+        (
+            json!({ "firstName": "Ada", "email": "not-an-email" }),
+            "email",
+        ),
         (json!({ "firstName": "Ada", "phone": "555-12" }), "phone"),
-        (json!({ "firstName": "Ada", "phone": "+1 000 000 0000" }), "phone"),
+        (
+            json!({ "firstName": "Ada", "phone": "+1 000 000 0000" }),
+            "phone",
+        ),
         (json!({ "firstName": "x".repeat(101) }), "firstName"),
         (json!({ "firstName": "  " }), "input"),
     ] {
-        let body = app.gql(Some(&token), create, json!({ "input": input })).await;
+        let body = app
+            .gql(Some(&token), create, json!({ "input": input }))
+            .await;
         assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
@@ -53,7 +63,11 @@ async fn bad_input_is_refused_naming_the_field_and_nothing_is_stored() {
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "id");
     let body = app
-        .gql(Some(&token), GET, json!({ "id": uuid::Uuid::now_v7().to_string() }))
+        .gql(
+            Some(&token),
+            GET,
+            json!({ "id": uuid::Uuid::now_v7().to_string() }),
+        )
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND");
 }
@@ -64,7 +78,10 @@ async fn update_keeps_omitted_fields_clears_nulls_and_bumps_the_version() {
     let tenant = app.tenant().await;
     let token = app.token(&tenant, Role::Agent);
     let client = app
-        .create_client(&token, json!({ "firstName": "Ada", "company": "Analytical", "email": "ada@example.com" }))
+        .create_client(
+            &token,
+            json!({ "firstName": "Ada", "company": "Analytical", "email": "ada@example.com" }),
+        )
         .await;
     let body = app
         .gql(
@@ -90,7 +107,9 @@ async fn update_keeps_omitted_fields_clears_nulls_and_bumps_the_version() {
         )
         .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
-    let body = app.gql(Some(&token), GET, json!({ "id": client["id"] })).await;
+    let body = app
+        .gql(Some(&token), GET, json!({ "id": client["id"] }))
+        .await;
     assert_eq!(body["data"]["client"]["firstName"], "Ada");
     assert_eq!(body["data"]["client"]["version"], 2);
 }
@@ -100,16 +119,28 @@ async fn a_stale_expected_version_is_a_conflict_and_writes_nothing() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let token = app.token(&tenant, Role::Agent);
-    let client = app.create_client(&token, json!({ "firstName": "Ada" })).await;
+    let client = app
+        .create_client(&token, json!({ "firstName": "Ada" }))
+        .await;
     let ok = app
-        .gql(Some(&token), UPDATE, json!({ "id": client["id"], "input": { "firstName": "Ada B" }, "v": 1 }))
+        .gql(
+            Some(&token),
+            UPDATE,
+            json!({ "id": client["id"], "input": { "firstName": "Ada B" }, "v": 1 }),
+        )
         .await;
     assert_eq!(ok["data"]["updateClient"]["version"], 2, "{ok}");
     let stale = app
-        .gql(Some(&token), UPDATE, json!({ "id": client["id"], "input": { "firstName": "Ada C" }, "v": 1 }))
+        .gql(
+            Some(&token),
+            UPDATE,
+            json!({ "id": client["id"], "input": { "firstName": "Ada C" }, "v": 1 }),
+        )
         .await;
     assert_eq!(error_code(&stale), "CONFLICT", "{stale}");
-    let body = app.gql(Some(&token), GET, json!({ "id": client["id"] })).await;
+    let body = app
+        .gql(Some(&token), GET, json!({ "id": client["id"] }))
+        .await;
     assert_eq!(body["data"]["client"]["firstName"], "Ada B");
 }
 
@@ -121,18 +152,29 @@ async fn another_tenant_can_neither_read_list_update_nor_guess_clients() {
     let token_a = app.token(&a, Role::Admin);
     let token_b = app.token(&b, Role::Admin);
     let client = app
-        .create_client(&token_a, json!({ "firstName": "Ada", "email": "ada@example.com" }))
+        .create_client(
+            &token_a,
+            json!({ "firstName": "Ada", "email": "ada@example.com" }),
+        )
         .await;
 
-    let body = app.gql(Some(&token_b), GET, json!({ "id": client["id"] })).await;
+    let body = app
+        .gql(Some(&token_b), GET, json!({ "id": client["id"] }))
+        .await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
 
-    let body = app.gql(Some(&token_b), LIST, json!({ "search": "ada" })).await;
+    let body = app
+        .gql(Some(&token_b), LIST, json!({ "search": "ada" }))
+        .await;
     assert_eq!(body["data"]["clients"]["totalCount"], 0, "{body}");
     assert_eq!(body["data"]["clients"]["edges"], json!([]));
 
     let body = app
-        .gql(Some(&token_b), UPDATE, json!({ "id": client["id"], "input": { "firstName": "Eve" } }))
+        .gql(
+            Some(&token_b),
+            UPDATE,
+            json!({ "id": client["id"], "input": { "firstName": "Eve" } }),
+        )
         .await;
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
 
@@ -140,12 +182,21 @@ async fn another_tenant_can_neither_read_list_update_nor_guess_clients() {
     let list_a = app.gql(Some(&token_a), LIST, json!({ "first": 1 })).await;
     let cursor = list_a["data"]["clients"]["edges"][0]["cursor"].clone();
     let body = app
-        .gql(Some(&token_b), LIST, json!({ "first": 10, "before": Value::Null, "after": cursor }))
+        .gql(
+            Some(&token_b),
+            LIST,
+            json!({ "first": 10, "before": Value::Null, "after": cursor }),
+        )
         .await;
     assert_eq!(body["data"]["clients"]["edges"], json!([]), "{body}");
 
-    let body = app.gql(Some(&token_a), GET, json!({ "id": client["id"] })).await;
-    assert_eq!(body["data"]["client"]["firstName"], "Ada", "untouched: {body}");
+    let body = app
+        .gql(Some(&token_a), GET, json!({ "id": client["id"] }))
+        .await;
+    assert_eq!(
+        body["data"]["client"]["firstName"], "Ada",
+        "untouched: {body}"
+    );
 }
 
 fn names(body: &Value) -> Vec<String> {
@@ -163,31 +214,51 @@ async fn pagination_walks_forward_and_back_over_several_pages() {
     let tenant = app.tenant().await;
     let token = app.token(&tenant, Role::Agent);
     for i in 1..=5 {
-        app.create_client(&token, json!({ "firstName": format!("C{i}") })).await;
+        app.create_client(&token, json!({ "firstName": format!("C{i}") }))
+            .await;
     }
     let page1 = app.gql(Some(&token), LIST, json!({ "first": 2 })).await;
     assert_eq!(names(&page1), ["C5", "C4"], "newest first: {page1}");
     assert_eq!(page1["data"]["clients"]["totalCount"], 5);
     assert_eq!(page1["data"]["clients"]["pageInfo"]["hasNextPage"], true);
-    assert_eq!(page1["data"]["clients"]["pageInfo"]["hasPreviousPage"], false);
+    assert_eq!(
+        page1["data"]["clients"]["pageInfo"]["hasPreviousPage"],
+        false
+    );
 
     let after = page1["data"]["clients"]["pageInfo"]["endCursor"].clone();
     // A client created between pages does not shift the walk.
-    app.create_client(&token, json!({ "firstName": "C6" })).await;
-    let page2 = app.gql(Some(&token), LIST, json!({ "first": 2, "after": after })).await;
+    app.create_client(&token, json!({ "firstName": "C6" }))
+        .await;
+    let page2 = app
+        .gql(Some(&token), LIST, json!({ "first": 2, "after": after }))
+        .await;
     assert_eq!(names(&page2), ["C3", "C2"]);
     let after = page2["data"]["clients"]["pageInfo"]["endCursor"].clone();
-    let page3 = app.gql(Some(&token), LIST, json!({ "first": 2, "after": after })).await;
+    let page3 = app
+        .gql(Some(&token), LIST, json!({ "first": 2, "after": after }))
+        .await;
     assert_eq!(names(&page3), ["C1"]);
     assert_eq!(page3["data"]["clients"]["pageInfo"]["hasNextPage"], false);
-    assert_eq!(page3["data"]["clients"]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(
+        page3["data"]["clients"]["pageInfo"]["hasPreviousPage"],
+        true
+    );
 
     let before = page3["data"]["clients"]["pageInfo"]["startCursor"].clone();
-    let back = app.gql(Some(&token), LIST, json!({ "last": 2, "before": before })).await;
+    let back = app
+        .gql(Some(&token), LIST, json!({ "last": 2, "before": before }))
+        .await;
     assert_eq!(names(&back), ["C3", "C2"], "{back}");
     assert_eq!(back["data"]["clients"]["pageInfo"]["hasPreviousPage"], true);
 
-    let body = app.gql(Some(&token), LIST, json!({ "first": 2, "after": "garbage" })).await;
+    let body = app
+        .gql(
+            Some(&token),
+            LIST,
+            json!({ "first": 2, "after": "garbage" }),
+        )
+        .await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["extensions"]["field"], "after");
 }
@@ -197,12 +268,21 @@ async fn search_matches_name_email_company_and_phone_in_any_format() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let token = app.token(&tenant, Role::Agent);
-    app.create_client(&token, json!({ "firstName": "John", "lastName": "Smith", "phone": "416-555-1234" }))
-        .await;
-    app.create_client(&token, json!({ "firstName": "Ada", "email": "ada@smithy.io" }))
-        .await;
-    app.create_client(&token, json!({ "firstName": "Grace", "company": "Navy 50% Labs" }))
-        .await;
+    app.create_client(
+        &token,
+        json!({ "firstName": "John", "lastName": "Smith", "phone": "416-555-1234" }),
+    )
+    .await;
+    app.create_client(
+        &token,
+        json!({ "firstName": "Ada", "email": "ada@smithy.io" }),
+    )
+    .await;
+    app.create_client(
+        &token,
+        json!({ "firstName": "Grace", "company": "Navy 50% Labs" }),
+    )
+    .await;
     let search = |term: &str| {
         let term = term.to_string();
         let app = &app;

@@ -50,7 +50,9 @@ pub fn with_database(url: &str, name: &str) -> String {
 /// Creates a new, empty, migrated PostgreSQL database and returns its URL. Databases left by
 /// earlier runs (older than six hours) are dropped first.
 pub async fn fresh_postgres_database(server: &str, migrate: bool) -> String {
-    let admin = Database::connect(server).await.expect("connect to TEST_DATABASE_URL");
+    let admin = Database::connect(server)
+        .await
+        .expect("connect to TEST_DATABASE_URL");
     let now = chrono::Utc::now().timestamp();
     let rows = admin
         .query_all_raw(sea_orm::Statement::from_string(

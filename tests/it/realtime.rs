@@ -54,7 +54,11 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 async fn init(socket: &mut Socket, payload: Value) -> Value {
-    send(socket, json!({ "type": "connection_init", "payload": payload })).await;
+    send(
+        socket,
+        json!({ "type": "connection_init", "payload": payload }),
+    )
+    .await;
     next(socket).await
 }
 
@@ -67,11 +71,27 @@ async fn connection_init_without_a_valid_token_is_refused() {
     let mut socket = connect(&app).await;
     let reply = init(&mut socket, json!({})).await;
     assert!(reply["close"].is_number(), "{reply}");
-    assert!(reply["reason"].as_str().unwrap().contains("UNAUTHENTICATED"), "{reply}");
+    assert!(
+        reply["reason"]
+            .as_str()
+            .unwrap()
+            .contains("UNAUTHENTICATED"),
+        "{reply}"
+    );
 
     let mut socket = connect(&app).await;
-    let reply = init(&mut socket, json!({ "Authorization": "Bearer not-a-token" })).await;
-    assert!(reply["reason"].as_str().unwrap().contains("UNAUTHENTICATED"), "{reply}");
+    let reply = init(
+        &mut socket,
+        json!({ "Authorization": "Bearer not-a-token" }),
+    )
+    .await;
+    assert!(
+        reply["reason"]
+            .as_str()
+            .unwrap()
+            .contains("UNAUTHENTICATED"),
+        "{reply}"
+    );
 }
 
 #[tokio::test]
@@ -79,10 +99,16 @@ async fn client_changed_delivers_updates_to_the_subscriber() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let token = app.token(&tenant, Role::Agent);
-    let client = app.create_client(&token, json!({ "firstName": "Ada" })).await;
+    let client = app
+        .create_client(&token, json!({ "firstName": "Ada" }))
+        .await;
 
     let mut socket = connect(&app).await;
-    let ack = init(&mut socket, json!({ "Authorization": format!("Bearer {token}") })).await;
+    let ack = init(
+        &mut socket,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
     send(
         &mut socket,
@@ -96,7 +122,11 @@ async fn client_changed_delivers_updates_to_the_subscriber() {
     let event = loop {
         let name = format!("Ada {}", sent.len() + 1);
         let body = app
-            .gql(Some(&token), update, json!({ "id": client["id"], "name": name }))
+            .gql(
+                Some(&token),
+                update,
+                json!({ "id": client["id"], "name": name }),
+            )
             .await;
         assert!(body.get("errors").is_none(), "{body}");
         sent.push(name);
@@ -123,7 +153,9 @@ async fn subscribing_to_another_tenants_client_is_not_found() {
     let b = app.tenant().await;
     let token_a = app.token(&a, Role::Agent);
     let token_b = app.token(&b, Role::Agent);
-    let client = app.create_client(&token_a, json!({ "firstName": "Ada" })).await;
+    let client = app
+        .create_client(&token_a, json!({ "firstName": "Ada" }))
+        .await;
 
     let mut socket = connect(&app).await;
     let ack = init(&mut socket, json!({ "token": token_b })).await;

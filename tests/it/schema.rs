@@ -17,5 +17,8 @@ fn the_schema_command_prints_the_same_sdl() {
         .output()
         .expect("run clientele schema");
     assert!(output.status.success());
-    assert_eq!(String::from_utf8(output.stdout).unwrap(), clientele_api::sdl());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        clientele_api::sdl()
+    );
 }

@@ -3,9 +3,7 @@
 use super::{actor, domain, parse_id};
 use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{
-    Context, Enum, ID, InputObject, MaybeUndefined, Object, Subscription,
-};
+use async_graphql::{Context, Enum, ID, InputObject, MaybeUndefined, Object, Subscription};
 use chrono::{DateTime, Utc};
 use clientele_domain::clients::{self, ClientPatch, NewClient, Patch};
 use clientele_domain::entities::client::{self as entity, ClientSource as DbSource};
@@ -166,7 +164,9 @@ impl ClientQuery {
     }
 
     /// Clients, newest first, `first`/`last` between 1 and 100.
-    #[graphql(complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity")]
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
     async fn clients(
         &self,
         ctx: &Context<'_>,

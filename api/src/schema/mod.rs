@@ -49,15 +49,19 @@ impl Default for SchemaLimits {
 pub struct Auth(pub Result<Actor, AuthError>);
 
 pub fn builder(limits: SchemaLimits) -> SchemaBuilder<Query, Mutation, Subscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .limit_directives(16)
-        .extension(QueryLimits {
-            max_aliases: limits.max_aliases,
-            timeout: limits.timeout,
-        });
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64)
+    .limit_directives(16)
+    .extension(QueryLimits {
+        max_aliases: limits.max_aliases,
+        timeout: limits.timeout,
+    });
     if limits.introspection {
         builder
     } else {
