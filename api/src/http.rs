@@ -1,7 +1,7 @@
 //! The axum router: `/graphql` (POST, WebSocket, GraphiQL), `/healthz`, `/readyz`.
 
 use crate::auth::{AuthError, Tokens};
-use crate::schema::{AppSchema, Auth};
+use crate::schema::{AppSchema, Auth, loaders};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
 use axum::Router;
@@ -84,11 +84,11 @@ async fn graphql_post(
     request: GraphQLRequest,
 ) -> GraphQLResponse {
     let auth = authenticate(&state.tokens, &headers);
-    state
-        .schema
-        .execute(request.into_inner().data(auth))
-        .await
-        .into()
+    let mut request = request.into_inner();
+    if let Auth(Ok(actor)) = &auth {
+        loaders::attach(&mut request.data, &state.domain, actor.tenant);
+    }
+    state.schema.execute(request.data(auth)).await.into()
 }
 
 /// WebSocket upgrade (`graphql-transport-ws`, token in `connection_init`), else GraphiQL.
@@ -112,7 +112,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
             schema,
             tokens,
             config,
-            ..
+            domain,
         } = state;
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
@@ -123,6 +123,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
                         match token_from_init(&payload).map(|t| tokens.verify(&t)) {
                             Some(Ok(actor)) => {
                                 let mut data = async_graphql::Data::default();
+                                loaders::attach(&mut data, &domain, actor.tenant);
                                 data.insert(Auth(Ok(actor)));
                                 Ok(data)
                             }

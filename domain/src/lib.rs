@@ -4,12 +4,19 @@
 //! decides itself whether the actor may do what is asked; adapters only parse and map.
 
 pub mod actor;
+pub mod audit;
+pub mod automation;
 pub mod clients;
+pub mod contact_window;
 pub mod error;
 pub mod events;
+pub mod identities;
 pub mod instance;
+pub mod notes;
 pub mod pagination;
+pub mod preferences;
 pub mod tenants;
+pub mod timeline;
 pub mod values;
 
 pub use actor::{Actor, Role};

@@ -1,6 +1,7 @@
 //! Tenants: the businesses using Clientele. Created by operators (CLI, first start), not over
 //! the tenant-facing API.
 
+use crate::entities::json::StringList;
 use crate::entities::tenant;
 use crate::values::Region;
 use crate::{DomainError, DomainResult, TenantId};
@@ -8,6 +9,9 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     SqlErr,
 };
+
+/// Client statuses a new tenant starts with.
+pub const DEFAULT_STATUSES: [&str; 5] = ["new", "active", "qualified", "customer", "lost"];
 
 #[derive(Clone, Debug)]
 pub struct NewTenant {
@@ -52,6 +56,10 @@ pub async fn create(db: &impl ConnectionTrait, input: NewTenant) -> DomainResult
         default_region: Set(region.code().to_string()),
         timezone: Set(input.timezone),
         created_at: Set(chrono::Utc::now()),
+        client_statuses: Set(StringList(
+            DEFAULT_STATUSES.iter().map(|s| s.to_string()).collect(),
+        )),
+        funnel_stages: Set(StringList::default()),
     };
     tenant::Entity::insert(row)
         .exec_with_returning(db)

@@ -16,6 +16,12 @@ pub struct Model {
     /// IANA time zone of the business (reports such as "new this month").
     pub timezone: String,
     pub created_at: DateTimeUtc,
+    /// The client statuses this tenant uses, in display order.
+    #[sea_orm(column_type = "Json")]
+    pub client_statuses: crate::json::StringList,
+    /// The funnel stages this tenant uses, in order.
+    #[sea_orm(column_type = "Json")]
+    pub funnel_stages: crate::json::StringList,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,7 +1,9 @@
 //! The GraphQL schema: thin resolvers that parse, call one domain function and map the result.
 
 mod clients;
+pub mod loaders;
 mod me;
+mod preferences;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, ApiResult};
@@ -11,10 +13,14 @@ use clientele_domain::{Actor, Domain};
 use uuid::Uuid;
 
 #[derive(MergedObject, Default)]
-pub struct Query(me::MeQuery, clients::ClientQuery);
+pub struct Query(
+    me::MeQuery,
+    clients::ClientQuery,
+    preferences::PreferencesQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(clients::ClientMutation);
+pub struct Mutation(clients::ClientMutation, preferences::PreferencesMutation);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(clients::ClientSubscription);
