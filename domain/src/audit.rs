@@ -55,3 +55,34 @@ pub async fn require_admin(
     }
     Ok(())
 }
+
+const NEWEST_FIRST: crate::pagination::Ordering<audit_log::Column> = crate::pagination::Ordering {
+    name: "audit",
+    column: None,
+    descending: true,
+};
+
+/// The tenant's audit log, newest first (admins).
+pub async fn list(
+    d: &crate::Domain,
+    actor: &Actor,
+    page: &crate::pagination::PageArgs,
+) -> DomainResult<crate::pagination::Page<audit_log::Model>> {
+    use sea_orm::QuerySelect;
+    actor.require(crate::Role::Admin)?;
+    let page = page.resolve(NEWEST_FIRST.name)?;
+    let rows = page
+        .apply(
+            audit_log::Entity::scoped(actor.tenant),
+            &NEWEST_FIRST,
+            audit_log::Column::Id,
+        )
+        .limit(page.limit + 1)
+        .all(&d.db)
+        .await?;
+    Ok(page.into_page(rows, |row| crate::pagination::Cursor {
+        ordering: NEWEST_FIRST.name.into(),
+        key: crate::pagination::SortKey::None,
+        id: row.id,
+    }))
+}

@@ -93,6 +93,80 @@ pub async fn count(db: &impl ConnectionTrait) -> DomainResult<u64> {
     Ok(tenant::Entity::find().count(db).await?)
 }
 
+/// What an admin may change about their tenant; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct TenantSettings {
+    pub name: Option<String>,
+    pub default_region: Option<String>,
+    pub timezone: Option<String>,
+    pub client_statuses: Option<Vec<String>>,
+    pub funnel_stages: Option<Vec<String>>,
+}
+
+/// Updates the caller's tenant (admins; audited).
+pub async fn update_settings(
+    d: &crate::Domain,
+    actor: &crate::Actor,
+    settings: TenantSettings,
+) -> DomainResult<tenant::Model> {
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+    crate::audit::require_admin(&d.db, actor, "tenant.update_settings", Some(actor.tenant.0))
+        .await?;
+    let current = get(&d.db, actor.tenant).await?;
+    let mut row = current.clone().into_active_model();
+    if let Some(name) = &settings.name {
+        let name = crate::values::clean_text(name, 200)
+            .map_err(|m| DomainError::invalid("name", m))?
+            .ok_or_else(|| DomainError::invalid("name", "is required"))?;
+        row.name = Set(name);
+    }
+    if let Some(region) = &settings.default_region {
+        let region = Region::parse(region).map_err(|m| DomainError::invalid("defaultRegion", m))?;
+        row.default_region = Set(region.code().to_string());
+    }
+    if let Some(tz) = &settings.timezone {
+        tz.parse::<chrono_tz::Tz>().map_err(|_| {
+            DomainError::invalid("timezone", format!("{tz:?} is not an IANA time zone"))
+        })?;
+        row.timezone = Set(tz.clone());
+    }
+    if let Some(statuses) = &settings.client_statuses {
+        let list = crate::clients::fields::label_list("clientStatuses", statuses, 50)?;
+        if list.is_empty() {
+            return Err(DomainError::invalid(
+                "clientStatuses",
+                "keep at least one status",
+            ));
+        }
+        row.client_statuses = Set(StringList(list));
+    }
+    if let Some(stages) = &settings.funnel_stages {
+        row.funnel_stages = Set(StringList(crate::clients::fields::label_list(
+            "funnelStages",
+            stages,
+            50,
+        )?));
+    }
+    let txn = d.begin_write().await?;
+    let saved = row.update(&txn).await?;
+    crate::audit::record(
+        &txn,
+        actor,
+        "tenant.update_settings",
+        Some(actor.tenant.0),
+        crate::audit::Outcome::Allowed,
+        serde_json::json!({
+            "before": { "statuses": current.client_statuses, "funnelStages": current.funnel_stages,
+                        "region": current.default_region, "timezone": current.timezone },
+            "after": { "statuses": saved.client_statuses, "funnelStages": saved.funnel_stages,
+                       "region": saved.default_region, "timezone": saved.timezone },
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
 /// The tenant's region for phone numbers written without a country code.
 pub fn region_of(tenant: &tenant::Model) -> Region {
     // Stored regions were validated on the way in; fall back to US rather than fail reads.

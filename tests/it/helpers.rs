@@ -195,6 +195,13 @@ impl TestApp {
         response.json().await.expect("json body")
     }
 
+    /// POSTs a GraphQL request that must succeed and returns its `data`.
+    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(Some(token), query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
     /// Creates a client through the API and returns it.
     pub async fn create_client(&self, token: &str, input: Value) -> Value {
         let body = self

@@ -5,6 +5,8 @@
 
 mod auth;
 mod binary;
+mod client_ops;
+mod client_record;
 mod clients;
 mod health;
 mod helpers;

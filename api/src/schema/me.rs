@@ -2,7 +2,8 @@
 
 use super::{actor, domain};
 use crate::error::ApiResult;
-use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use clientele_domain::entities::tenant;
 use clientele_domain::{Role, tenants};
 
 #[derive(Default)]
@@ -44,6 +45,61 @@ pub struct Tenant {
     /// Region used to read phone numbers written without a country code.
     pub default_region: String,
     pub timezone: String,
+    /// Client statuses, in display order.
+    pub client_statuses: Vec<String>,
+    /// Funnel stages, in order.
+    pub funnel_stages: Vec<String>,
+}
+
+impl From<tenant::Model> for Tenant {
+    fn from(t: tenant::Model) -> Self {
+        Tenant {
+            id: ID(t.id.to_string()),
+            slug: t.slug,
+            name: t.name,
+            default_region: t.default_region,
+            timezone: t.timezone,
+            client_statuses: t.client_statuses.0,
+            funnel_stages: t.funnel_stages.0,
+        }
+    }
+}
+
+/// Tenant settings to change; fields left out are kept.
+#[derive(InputObject)]
+pub struct TenantSettingsInput {
+    pub name: Option<String>,
+    pub default_region: Option<String>,
+    pub timezone: Option<String>,
+    pub client_statuses: Option<Vec<String>>,
+    pub funnel_stages: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+pub struct TenantMutation;
+
+#[Object]
+impl TenantMutation {
+    /// Changes the caller's tenant settings (admins; audited).
+    async fn update_tenant_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: TenantSettingsInput,
+    ) -> ApiResult<Tenant> {
+        let saved = tenants::update_settings(
+            domain(ctx),
+            actor(ctx)?,
+            tenants::TenantSettings {
+                name: input.name,
+                default_region: input.default_region,
+                timezone: input.timezone,
+                client_statuses: input.client_statuses,
+                funnel_stages: input.funnel_stages,
+            },
+        )
+        .await?;
+        Ok(saved.into())
+    }
 }
 
 #[Object]
@@ -56,13 +112,7 @@ impl MeQuery {
             user_id: actor.user_id.clone(),
             name: actor.name.clone(),
             role: actor.role.into(),
-            tenant: Tenant {
-                id: ID(tenant.id.to_string()),
-                slug: tenant.slug,
-                name: tenant.name,
-                default_region: tenant.default_region,
-                timezone: tenant.timezone,
-            },
+            tenant: tenant.into(),
         })
     }
 }

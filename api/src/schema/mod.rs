@@ -1,5 +1,6 @@
 //! The GraphQL schema: thin resolvers that parse, call one domain function and map the result.
 
+mod audit;
 mod clients;
 pub mod loaders;
 mod me;
@@ -17,10 +18,15 @@ pub struct Query(
     me::MeQuery,
     clients::ClientQuery,
     preferences::PreferencesQuery,
+    audit::AuditQuery,
 );
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(clients::ClientMutation, preferences::PreferencesMutation);
+pub struct Mutation(
+    clients::ClientMutation,
+    preferences::PreferencesMutation,
+    me::TenantMutation,
+);
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(clients::ClientSubscription);

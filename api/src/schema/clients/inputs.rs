@@ -220,24 +220,17 @@ pub struct ClientFilter {
     pub has_phone: Option<bool>,
     /// Clients with an identity on any of these platforms (`web`, `telegram`, `whatsapp`...,
     /// or `email` / `phone`).
-    #[graphql(default)]
-    pub platforms: Vec<String>,
-    #[graphql(default)]
-    pub statuses: Vec<String>,
-    #[graphql(default)]
-    pub intents: Vec<PurchaseIntent>,
-    #[graphql(default)]
-    pub sale_statuses: Vec<SaleStatus>,
-    #[graphql(default)]
-    pub funnel_stages: Vec<String>,
+    pub platforms: Option<Vec<String>>,
+    pub statuses: Option<Vec<String>>,
+    pub intents: Option<Vec<PurchaseIntent>>,
+    pub sale_statuses: Option<Vec<SaleStatus>>,
+    pub funnel_stages: Option<Vec<String>>,
     pub sensitive: Option<bool>,
     pub mystery_shopper: Option<bool>,
     /// Deleted clients too.
-    #[graphql(default)]
-    pub include_deleted: bool,
+    pub include_deleted: Option<bool>,
     /// Only deleted clients.
-    #[graphql(default)]
-    pub only_deleted: bool,
+    pub only_deleted: Option<bool>,
 }
 
 impl From<ClientFilter> for clients::ClientFilter {
@@ -250,15 +243,25 @@ impl From<ClientFilter> for clients::ClientFilter {
             last_contact_before: f.last_contact_before,
             has_email: f.has_email,
             has_phone: f.has_phone,
-            platforms: f.platforms,
-            statuses: f.statuses,
-            intents: f.intents.into_iter().map(Into::into).collect(),
-            sale_statuses: f.sale_statuses.into_iter().map(Into::into).collect(),
-            funnel_stages: f.funnel_stages,
+            platforms: f.platforms.unwrap_or_default(),
+            statuses: f.statuses.unwrap_or_default(),
+            intents: f
+                .intents
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            sale_statuses: f
+                .sale_statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            funnel_stages: f.funnel_stages.unwrap_or_default(),
             sensitive: f.sensitive,
             mystery_shopper: f.mystery_shopper,
-            include_deleted: f.include_deleted,
-            only_deleted: f.only_deleted,
+            include_deleted: f.include_deleted.unwrap_or(false),
+            only_deleted: f.only_deleted.unwrap_or(false),
             ids: Vec::new(),
         }
     }

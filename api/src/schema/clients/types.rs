@@ -288,9 +288,13 @@ impl Client {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default)] kinds: Vec<TimelineKind>,
+        kinds: Option<Vec<TimelineKind>>,
     ) -> ApiResult<Connection<String, TimelineEvent, EmptyFields, EmptyFields>> {
-        let kinds: Vec<timeline_event::TimelineKind> = kinds.into_iter().map(Into::into).collect();
+        let kinds: Vec<timeline_event::TimelineKind> = kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
         let page = timeline::list(
             domain(ctx),
             actor(ctx)?,
