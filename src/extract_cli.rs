@@ -19,8 +19,9 @@
 use std::io::{BufRead, BufWriter, Write};
 
 use anyhow::{Context, bail};
-use clientele_extract::{Channel, Extractor, MessageContext, Options, phonenumber};
-use serde_json::{Map, Value, json};
+use clientele_extract::{Channel, Extractor, Facts, MessageContext, Options, phonenumber};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// What a run did: `lines` messages read (blank lines not counted), of which `errors` could not
 /// be read and were answered with an error line.
@@ -36,11 +37,7 @@ pub struct Summary {
 ///
 /// Fails on an unknown region (before reading anything) and on I/O errors; a bad line only
 /// produces an error line. Output is buffered and flushed before returning.
-pub fn run(
-    region: &str,
-    mut input: impl BufRead,
-    output: impl Write,
-) -> anyhow::Result<Summary> {
+pub fn run(region: &str, mut input: impl BufRead, output: impl Write) -> anyhow::Result<Summary> {
     let default_region = parse_region(region)?;
     let extractor = Extractor::new(Options {
         default_region,
@@ -65,12 +62,20 @@ pub fn run(
             Err(e) => Err(format!("line is not valid UTF-8: {e}")),
         };
         summary.lines += 1;
-        let reply = reply.unwrap_or_else(|error| {
-            summary.errors += 1;
-            json!({ "line": line_no, "error": error })
-        });
-        serde_json::to_writer(&mut out, &reply)
-            .with_context(|| format!("writing output for input line {line_no}"))?;
+        match reply {
+            Ok(reply) => serde_json::to_writer(&mut out, &reply),
+            Err(error) => {
+                summary.errors += 1;
+                serde_json::to_writer(
+                    &mut out,
+                    &LineError {
+                        line: line_no,
+                        error,
+                    },
+                )
+            }
+        }
+        .with_context(|| format!("writing output for input line {line_no}"))?;
         out.write_all(b"\n")
             .with_context(|| format!("writing output for input line {line_no}"))?;
     }
@@ -84,13 +89,27 @@ fn parse_region(region: &str) -> anyhow::Result<phonenumber::country::Id> {
     if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
         bail!("--region {region:?} is not a two-letter country code (e.g. US, CA, GB)");
     }
-    code.parse()
-        .ok()
-        .with_context(|| format!("--region {region:?} is not a known country code (e.g. US, CA, GB)"))
+    code.parse().ok().with_context(|| {
+        format!("--region {region:?} is not a known country code (e.g. US, CA, GB)")
+    })
 }
 
-/// The output object for one non-blank line, or the error message for it.
-fn answer(extractor: &Extractor, line: &str) -> Result<Value, String> {
+/// The output line for one message (fields in this order).
+#[derive(Serialize)]
+struct Reply {
+    id: Value,
+    facts: Facts,
+}
+
+/// The output line for an input line that could not be read.
+#[derive(Serialize)]
+struct LineError {
+    line: usize,
+    error: String,
+}
+
+/// The reply to one non-blank line, or the error message for it.
+fn answer(extractor: &Extractor, line: &str) -> Result<Reply, String> {
     let msg: Value = serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
     let Value::Object(mut msg) = msg else {
         return Err("expected a JSON object".into());
@@ -109,9 +128,8 @@ fn answer(extractor: &Extractor, line: &str) -> Result<Value, String> {
         },
     };
     let facts = extractor.extract(text, &ctx);
-    let facts = serde_json::to_value(&facts).map_err(|e| format!("serialising facts: {e}"))?;
     let id = msg.remove("id").unwrap_or(Value::Null);
-    Ok(json!({ "id": id, "facts": facts }))
+    Ok(Reply { id, facts })
 }
 
 fn channel(msg: &Map<String, Value>) -> Result<Channel, String> {
@@ -137,6 +155,8 @@ fn channel(msg: &Map<String, Value>) -> Result<Channel, String> {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// Runs on `input` and returns the summary and the parsed output lines.
@@ -172,7 +192,13 @@ mod tests {
             "\n",
         );
         let (summary, out) = run_on("CA", input);
-        assert_eq!(summary, Summary { lines: 3, errors: 0 });
+        assert_eq!(
+            summary,
+            Summary {
+                lines: 3,
+                errors: 0
+            }
+        );
         assert_eq!(out.len(), 3);
         assert_eq!(out[0]["id"], json!(1));
         assert_eq!(out[1]["id"], json!("abc-2"));
@@ -222,13 +248,22 @@ mod tests {
             "{\"id\": 9, \"text\": \"no newline at the end\"}",
         );
         let (summary, out) = run_on("US", input);
-        assert_eq!(summary, Summary { lines: 7, errors: 5 });
+        assert_eq!(
+            summary,
+            Summary {
+                lines: 7,
+                errors: 5
+            }
+        );
         assert_eq!(out.len(), 7);
         let errors: Vec<(u64, &str)> = out[..5]
             .iter()
             .map(|o| {
                 assert_eq!(o.as_object().map(|m| m.len()), Some(2), "{o}");
-                (o["line"].as_u64().expect("line"), o["error"].as_str().expect("error"))
+                (
+                    o["line"].as_u64().expect("line"),
+                    o["error"].as_str().expect("error"),
+                )
             })
             .collect();
         assert_eq!(
@@ -251,7 +286,13 @@ mod tests {
             "US",
             "{\"text\": \"hello\", \"channel\": null, \"sender\": null}\n",
         );
-        assert_eq!(summary, Summary { lines: 1, errors: 0 });
+        assert_eq!(
+            summary,
+            Summary {
+                lines: 1,
+                errors: 0
+            }
+        );
         assert_eq!(out[0], json!({"id": null, "facts": []}));
     }
 
@@ -262,15 +303,36 @@ mod tests {
         input.extend_from_slice(b"\"}\n{\"id\": 2, \"text\": \"fine\"}\n");
         let mut out = Vec::new();
         let summary = run("US", &input[..], &mut out).expect("run");
-        assert_eq!(summary, Summary { lines: 2, errors: 1 });
+        assert_eq!(
+            summary,
+            Summary {
+                lines: 2,
+                errors: 1
+            }
+        );
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<Value> = text
             .lines()
             .map(|l| serde_json::from_str(l).expect("json"))
             .collect();
         assert_eq!(lines[0]["line"], json!(1));
-        assert!(lines[0]["error"].as_str().is_some_and(|e| e.contains("UTF-8")));
+        assert!(
+            lines[0]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("UTF-8"))
+        );
         assert_eq!(lines[1]["id"], json!(2));
+    }
+
+    #[test]
+    fn output_lines_are_compact_with_id_first() {
+        let mut out = Vec::new();
+        run("US", &b"{\"text\": \"hi\", \"id\": 3}\nbad\n"[..], &mut out).expect("run");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert_eq!(
+            text,
+            "{\"id\":3,\"facts\":[]}\n{\"line\":2,\"error\":\"invalid JSON: expected value at line 1 column 1\"}\n"
+        );
     }
 
     #[test]

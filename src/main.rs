@@ -11,6 +11,8 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
+mod extract_cli;
+
 #[derive(Parser)]
 #[command(
     name = "clientele",
@@ -57,6 +59,13 @@ enum Command {
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<std::time::Duration>,
     },
+    /// Extract contact facts from JSON lines on stdin (`{"id", "text", "channel", "sender"}`),
+    /// one JSON line of facts per message on stdout.
+    Extract {
+        /// Region for phone numbers written without a country code.
+        #[arg(long, default_value = "US")]
+        region: String,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -87,9 +96,32 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Schema) = cli.command {
-        print!("{}", clientele_api::sdl());
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Some(Command::Schema) => {
+            print!("{}", clientele_api::sdl());
+            return ExitCode::SUCCESS;
+        }
+        // Pure text processing: needs no configuration or database.
+        Some(Command::Extract { region }) => {
+            let stdin = std::io::stdin().lock();
+            let stdout = std::io::stdout().lock();
+            return match extract_cli::run(region, stdin, stdout) {
+                Ok(summary) => {
+                    if summary.errors > 0 {
+                        eprintln!(
+                            "clientele: {} of {} lines could not be read (see the error lines)",
+                            summary.errors, summary.lines
+                        );
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("clientele: {e:#}");
+                    ExitCode::from(2)
+                }
+            };
+        }
+        _ => {}
     }
     let mut flags = HashMap::new();
     if let Some(c) = &cli.config {
@@ -136,7 +168,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("migrations applied to {}", db::redact(&config.database_url));
             Ok(())
         }
-        Command::Schema => unreachable!("handled before configuration is read"),
+        Command::Schema | Command::Extract { .. } => {
+            unreachable!("handled before configuration is read")
+        }
         Command::Token {
             tenant,
             role,

@@ -15,6 +15,7 @@ pub mod instance;
 pub mod notes;
 pub mod pagination;
 pub mod preferences;
+pub mod seed;
 pub mod tenants;
 pub mod timeline;
 pub mod values;

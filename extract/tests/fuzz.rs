@@ -40,6 +40,10 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("+1 (416) 555-1234 ext. 5".to_string()),
         Just("four one six ".to_string()),
         Just("123 Main St, Toronto, ON M5H 2N2".to_string()),
+        Just("PO Box 7 ".to_string()),
+        Just("RR 2 Box # ".to_string()),
+        Just("406 N Highway 71 Business (".to_string()),
+        Just(" Apt # ".to_string()),
         Just(" Inc. ".to_string()),
         Just("x".to_string()),
         Just("\u{FF11}\u{FF12}".to_string()),
@@ -70,6 +74,27 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1000))]
+
+    /// `parse_address` on a soup of address words never panics.
+    #[test]
+    fn address_word_soup_never_panics(words in proptest::collection::vec(prop_oneof![
+        Just("PO"), Just("P.O."), Just("p"), Just("o"), Just("Box"), Just("box,"), Just("RR"),
+        Just("HC"), Just("Rural"), Just("Route"), Just("Highway"), Just("Contract"), Just("US"),
+        Just("U.S."), Just("State"), Just("County"), Just("Road"), Just("No"), Just("#"),
+        Just("#4"), Just("12"), Just("7,"), Just("A"), Just("N"), Just("North,"), Just("And"),
+        Just("&"), Just("Business"), Just("(Main"), Just("St)"), Just("St"), Just("Apt"),
+        Just("Suite,"), Just("Springfield,"), Just("IL"), Just("62701"), Just(","), Just("."),
+        Just("W204"), Just("Ave"), Just("S"),
+    ], 0..16)) {
+        let s = words.join(" ");
+        if let Some(a) = clientele_extract::parse_address(&s) {
+            prop_assert!(a.street.is_some() || a.region.is_some());
+        }
+    }
+}
+
 /// Time for `extract` on `unit` repeated `n` times.
 fn time(unit: &str, n: usize) -> Duration {
     let text = unit.repeat(n);
@@ -92,6 +117,10 @@ fn pathological_repetitions_stay_linear() {
         "Thanks,\n",
         "one ",
         "12 Main ",
+        "PO Box 1 ",
+        "RR 2 Box 3 ",
+        "12 Highway 5 ",
+        "Box 4, Springfield, ",
         "Acme ",
         "\n",
         "+",

@@ -246,3 +246,49 @@ async fn json_logs_carry_the_request_id_and_never_the_token() {
     let signature = token.rsplit('.').next().unwrap();
     assert!(!stderr.contains(signature));
 }
+
+#[test]
+fn extract_reads_json_lines_and_writes_facts_per_message() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = clientele(dir.path())
+        .args(["extract", "--region", "CA"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"{\"id\": 7, \"text\": \"Hi, my name is Ada Lovelace, call 4165551234\", \"channel\": \"sms\"}\n\nnot json\n",
+        )
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["id"], 7);
+    let facts = lines[0]["facts"].as_array().unwrap();
+    assert!(
+        facts
+            .iter()
+            .any(|f| f["kind"] == "phone" && f["e164"] == "+14165551234")
+    );
+    assert!(
+        facts
+            .iter()
+            .any(|f| f["kind"] == "person" && f["last"] == "Lovelace")
+    );
+    assert_eq!(lines[1]["line"], 3);
+    assert!(
+        !dir.path().join("clientele.db").exists(),
+        "extract needs no database"
+    );
+}

@@ -11,5 +11,6 @@ mod clients;
 mod health;
 mod helpers;
 mod limits;
+mod merge;
 mod realtime;
 mod schema;

@@ -19,6 +19,7 @@ pub struct Query(
     clients::ClientQuery,
     preferences::PreferencesQuery,
     audit::AuditQuery,
+    clients::merge::MergeQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -26,6 +27,7 @@ pub struct Mutation(
     clients::ClientMutation,
     preferences::PreferencesMutation,
     me::TenantMutation,
+    clients::merge::MergeMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -3,6 +3,7 @@
 //! (`ClientChanged`) after it commits.
 
 pub mod fields;
+pub mod merge;
 mod ops;
 pub mod query;
 

@@ -1,6 +1,7 @@
 //! Clients over GraphQL: queries, mutations and the `clientChanged` subscription.
 
 pub mod inputs;
+pub mod merge;
 pub mod types;
 
 use super::{actor, domain, parse_id};
