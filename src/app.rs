@@ -151,6 +151,7 @@ pub async fn start(config: &Config) -> anyhow::Result<RunningApp> {
         HttpConfig {
             graphiql: config.graphiql,
             max_body_bytes: config.max_body_bytes,
+            max_upload_bytes: config.max_upload_bytes,
         },
     );
     let listener = TcpListener::bind(config.bind)

@@ -122,6 +122,12 @@ pub const SPECS: &[Spec] = &[
         "largest request body (and WebSocket message) accepted",
     ),
     spec(
+        "max_upload_bytes",
+        "CLIENTELE_MAX_UPLOAD_BYTES",
+        "104857600",
+        "largest file upload (a multipart request such as a CSV import)",
+    ),
+    spec(
         "query_timeout",
         "CLIENTELE_QUERY_TIMEOUT",
         "10s",
@@ -181,6 +187,7 @@ pub struct Config {
     pub graphiql: bool,
     pub limits: SchemaLimits,
     pub max_body_bytes: usize,
+    pub max_upload_bytes: usize,
     pub subscriber_buffer: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
@@ -441,6 +448,7 @@ impl Config {
                 introspection: get("introspection").boolean()?,
             },
             max_body_bytes: get("max_body_bytes").number(1024, 1 << 30)?,
+            max_upload_bytes: get("max_upload_bytes").number(1024, 4 << 30)?,
             subscriber_buffer: get("subscriber_buffer").number(1, 1 << 20)?,
             log_format,
             log_filter: log.value,

@@ -66,6 +66,16 @@ enum Command {
         #[arg(long, default_value = "US")]
         region: String,
     },
+    /// Import clients from a CSV file (the export's format) into a tenant.
+    Import {
+        /// The CSV file.
+        file: std::path::PathBuf,
+        #[arg(long, value_name = "SLUG")]
+        tenant: String,
+        /// Report what would happen without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -196,6 +206,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
+        Command::Import {
+            file,
+            tenant,
+            dry_run,
+        } => import(&config, &file, &tenant, dry_run).await,
         Command::Tenant {
             command:
                 TenantCommand::Create {
@@ -220,6 +235,66 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn import(
+    config: &Config,
+    file: &std::path::Path,
+    tenant: &str,
+    dry_run: bool,
+) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let db = app::open_database(config).await?;
+    let tenant = tenants::find_by_slug(&db, tenant)
+        .await?
+        .with_context(|| format!("no tenant with slug {tenant:?}"))?;
+    let open =
+        || std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()));
+    // Count the rows first so the progress bar knows its length.
+    let total = std::io::BufReader::new(open()?)
+        .lines()
+        .count()
+        .saturating_sub(1) as u64;
+    let bar = indicatif::ProgressBar::new(total).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows ({per_sec}, {eta} left)",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let domain = clientele_domain::Domain::new(
+        db,
+        std::sync::Arc::new(clientele_domain::InProcessBus::new(16)),
+    );
+    let actor = clientele_domain::Actor {
+        user_id: "cli-import".into(),
+        name: "clientele import".into(),
+        tenant: TenantId(tenant.id),
+        role: Role::Admin,
+    };
+    let started = std::time::Instant::now();
+    let report = clientele_domain::clients::csv_io::import(
+        &domain,
+        &actor,
+        std::io::BufReader::new(open()?),
+        dry_run,
+        |rows| bar.set_position(rows),
+    )
+    .await?;
+    bar.finish_and_clear();
+    for error in &report.errors {
+        eprintln!("line {}: {}: {}", error.line, error.field, error.message);
+    }
+    println!(
+        "{}{} rows in {:.1}s: {} created, {} updated, {} unchanged, {} with errors",
+        if dry_run { "dry run: " } else { "" },
+        report.rows,
+        started.elapsed().as_secs_f64(),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.errors.len()
+    );
+    Ok(())
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -7,11 +7,11 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, Graph
 use axum::Router;
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use clientele_domain::Domain;
 use std::time::Duration;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -21,7 +21,10 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 #[derive(Clone, Debug)]
 pub struct HttpConfig {
     pub graphiql: bool,
+    /// Largest JSON request body (and WebSocket message).
     pub max_body_bytes: usize,
+    /// Largest multipart request (GraphQL file uploads such as CSV imports).
+    pub max_upload_bytes: usize,
 }
 
 #[derive(Clone)]
@@ -33,7 +36,7 @@ struct AppState {
 }
 
 pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpConfig) -> Router {
-    let max_body = config.max_body_bytes;
+    let limits = (config.max_body_bytes, config.max_upload_bytes);
     let state = AppState {
         schema,
         domain,
@@ -42,10 +45,13 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
     };
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/exports/clients.csv", get(export_clients))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            limit_body(limits, request, next)
+        }))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -67,6 +73,38 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Refuses bodies over the limit before anything parses them: the JSON limit for ordinary
+/// requests, the upload limit for multipart ones. Declared lengths are checked up front;
+/// streamed bodies are cut off at the limit.
+async fn limit_body((json, upload): (usize, usize), request: Request, next: Next) -> Response {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let limit = if multipart { upload } else { json };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body is larger than {limit} bytes"),
+        )
+            .into_response();
+    }
+    let (parts, body) = request.into_parts();
+    let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
+
+async fn export_clients(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    crate::export::clients_csv(state.domain, state.tokens, parts.headers, parts.uri.query()).await
 }
 
 fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Auth {

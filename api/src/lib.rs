@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod error;
+mod export;
 pub mod http;
 pub mod limits;
 pub mod schema;

@@ -28,6 +28,7 @@ pub struct Mutation(
     preferences::PreferencesMutation,
     me::TenantMutation,
     clients::merge::MergeMutation,
+    clients::import::ImportMutation,
 );
 
 #[derive(MergedSubscription, Default)]

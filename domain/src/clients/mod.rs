@@ -2,6 +2,7 @@
 //! client's `version` and writes timeline events in the same transaction, and is announced
 //! (`ClientChanged`) after it commits.
 
+pub mod csv_io;
 pub mod fields;
 pub mod merge;
 mod ops;
@@ -148,7 +149,7 @@ fn stale(seen: i64) -> DomainError {
 }
 
 /// Keeps the primary email and phone identities in step with the client's columns.
-async fn sync_identities(
+pub(crate) async fn sync_identities(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     before: Option<&client::Model>,

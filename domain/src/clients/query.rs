@@ -271,6 +271,42 @@ pub async fn list(
     }))
 }
 
+/// One page of up to `limit` rows after `cursor` (no page-size cap: for streaming exports).
+/// Returns the rows and the cursor of the next page, if any.
+pub async fn page_after(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    filter: &ClientFilter,
+    order: ClientOrder,
+    cursor: Option<Cursor>,
+    limit: u64,
+) -> DomainResult<(Vec<client::Model>, Option<Cursor>)> {
+    let ordering = ordering(order);
+    let page = crate::pagination::PageQuery {
+        direction: crate::pagination::Direction::Forward,
+        limit,
+        cursor,
+    };
+    let query = filtered(db.get_database_backend(), tenant, filter)?;
+    let mut rows = page
+        .apply(query, &ordering, client::Column::Id)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|row| Cursor {
+            ordering: ordering.name.to_string(),
+            key: sort_key(order.field, row),
+            id: row.id,
+        })
+    } else {
+        None
+    };
+    Ok((rows, next))
+}
+
 pub async fn count(
     db: &impl ConnectionTrait,
     tenant: TenantId,

@@ -1,5 +1,6 @@
 //! Clients over GraphQL: queries, mutations and the `clientChanged` subscription.
 
+pub mod import;
 pub mod inputs;
 pub mod merge;
 pub mod types;
