@@ -12,6 +12,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 mod extract_cli;
+mod seed_cli;
 
 #[derive(Parser)]
 #[command(
@@ -75,6 +76,14 @@ enum Command {
         /// Report what would happen without writing.
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Fill a tenant with realistic fake clients (demos, benchmarks).
+    Seed {
+        /// How many clients to add.
+        #[arg(long, default_value_t = 1000)]
+        clients: usize,
+        #[arg(long, value_name = "SLUG", default_value = "demo")]
+        tenant: String,
     },
     /// Manage tenants.
     Tenant {
@@ -211,6 +220,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tenant,
             dry_run,
         } => import(&config, &file, &tenant, dry_run).await,
+        Command::Seed { clients, tenant } => seed_cli::run(&config, &tenant, clients).await,
         Command::Tenant {
             command:
                 TenantCommand::Create {

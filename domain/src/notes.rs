@@ -271,13 +271,14 @@ pub async fn add_meeting(
     Ok(row)
 }
 
+/// Meetings of several clients at once (latest first), for DataLoaders.
 pub async fn meetings_of(
     d: &Domain,
-    actor: &Actor,
-    client: ClientId,
+    tenant: crate::TenantId,
+    clients: &[Uuid],
 ) -> DomainResult<Vec<meeting::Model>> {
-    Ok(meeting::Entity::scoped(actor.tenant)
-        .filter(meeting::Column::ClientId.eq(client.0))
+    Ok(meeting::Entity::scoped(tenant)
+        .filter(meeting::Column::ClientId.is_in(clients.iter().copied()))
         .order_by_desc(meeting::Column::StartsAt)
         .all(&d.db)
         .await?)
@@ -338,13 +339,14 @@ pub async fn add_survey_response(
     Ok(row)
 }
 
+/// Survey responses of several clients at once (latest first), for DataLoaders.
 pub async fn surveys_of(
     d: &Domain,
-    actor: &Actor,
-    client: ClientId,
+    tenant: crate::TenantId,
+    clients: &[Uuid],
 ) -> DomainResult<Vec<survey_response::Model>> {
-    Ok(survey_response::Entity::scoped(actor.tenant)
-        .filter(survey_response::Column::ClientId.eq(client.0))
+    Ok(survey_response::Entity::scoped(tenant)
+        .filter(survey_response::Column::ClientId.is_in(clients.iter().copied()))
         .order_by_desc(survey_response::Column::SubmittedAt)
         .all(&d.db)
         .await?)

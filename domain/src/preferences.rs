@@ -115,6 +115,26 @@ async fn load(
     }
 }
 
+/// Preferences of several clients at once (defaults for those without), for DataLoaders.
+pub async fn of_clients(
+    d: &Domain,
+    tenant: crate::TenantId,
+    clients: &[uuid::Uuid],
+) -> DomainResult<std::collections::HashMap<uuid::Uuid, Preferences>> {
+    let mut out: std::collections::HashMap<uuid::Uuid, Preferences> = clients
+        .iter()
+        .map(|id| (*id, Preferences::default()))
+        .collect();
+    for row in client_preference::Entity::scoped(tenant)
+        .filter(client_preference::Column::ClientId.is_in(clients.iter().copied()))
+        .all(&d.db)
+        .await?
+    {
+        out.insert(row.client_id, from_row(row)?);
+    }
+    Ok(out)
+}
+
 pub async fn get(d: &Domain, actor: &Actor, client: ClientId) -> DomainResult<Preferences> {
     let row = resolve(&d.db, actor.tenant, client).await?;
     load(&d.db, actor.tenant, ClientId(row.id)).await

@@ -292,3 +292,36 @@ fn extract_reads_json_lines_and_writes_facts_per_message() {
         "extract needs no database"
     );
 }
+
+#[tokio::test]
+async fn seed_fills_a_tenant_with_searchable_clients() {
+    let app = crate::helpers::spawn_app().await;
+    let tenant = app.tenant().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = clientele(dir.path())
+        .env("DATABASE_URL", &app.db_url)
+        .args(["seed", "--clients", "300", "--tenant", &tenant.slug])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let token = app.token(&tenant, clientele_domain::Role::Viewer);
+    let data = app
+        .ok(&token, "{ all: clients { totalCount } smi: clients(filter: { search: \"smi\" }) { totalCount } withEmail: clients(filter: { hasEmail: true }) { totalCount } }", json!({}))
+        .await;
+    assert_eq!(data["all"]["totalCount"], 300);
+    assert!(data["smi"]["totalCount"].as_u64().unwrap() > 0, "{data}");
+    assert!(
+        data["withEmail"]["totalCount"].as_u64().unwrap() > 0,
+        "{data}"
+    );
+    let output = clientele(dir.path())
+        .env("DATABASE_URL", &app.db_url)
+        .args(["seed", "--clients", "10", "--tenant", "no-such-tenant"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+}

@@ -283,3 +283,45 @@ async fn optimistic_locking_covers_every_field() {
     assert_eq!(data["client"]["saleStatus"], "NONE");
     assert_eq!(data["client"]["version"], 1);
 }
+
+#[tokio::test]
+async fn nested_lists_in_a_client_list_belong_to_their_client() {
+    let app = spawn_app().await;
+    let tenant = app.tenant().await;
+    let agent = app.token(&tenant, Role::Agent);
+    for name in ["Ada", "Bob", "Cyd"] {
+        let c = app
+            .create_client(&agent, json!({ "firstName": name, "email": format!("{}@example.com", name.to_lowercase()) }))
+            .await;
+        app.ok(
+            &agent,
+            "mutation($id: ID!, $b: String!, $t: DateTime!) { addNote(clientId: $id, body: $b) { id } addMeeting(clientId: $id, input: { title: $b, startsAt: $t }) { id } }",
+            json!({ "id": c["id"], "b": format!("about {name}"), "t": "2030-01-01T10:00:00Z" }),
+        )
+        .await;
+    }
+    let data = app
+        .ok(
+            &agent,
+            "{ clients(first: 10) { edges { node { firstName identities { value } notes { body } meetings { title } surveyResponses { survey } preferences { neverAutoSend } } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = data["clients"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 3);
+    for edge in edges {
+        let node = &edge["node"];
+        let name = node["firstName"].as_str().unwrap();
+        assert_eq!(
+            node["identities"],
+            json!([{ "value": format!("{}@example.com", name.to_lowercase()) }])
+        );
+        assert_eq!(node["notes"], json!([{ "body": format!("about {name}") }]));
+        assert_eq!(
+            node["meetings"],
+            json!([{ "title": format!("about {name}") }])
+        );
+        assert_eq!(node["surveyResponses"], json!([]));
+        assert_eq!(node["preferences"]["neverAutoSend"], false);
+    }
+}

@@ -2,65 +2,93 @@
 
 use crate::error::ApiError;
 use async_graphql::dataloader::{DataLoader, Loader};
-use clientele_domain::entities::{client_identity, client_note};
+use clientele_domain::entities::{client_identity, client_note, meeting, survey_response};
+use clientele_domain::preferences::{self, Preferences};
 use clientele_domain::{Domain, TenantId, identities, notes};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Identities by client id, for one tenant.
-pub struct IdentityLoader {
-    pub domain: Domain,
-    pub tenant: TenantId,
-}
-
-impl Loader<Uuid> for IdentityLoader {
-    type Value = Vec<client_identity::Model>;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = identities::of_clients(&self.domain.db, self.tenant, keys).await?;
-        let mut map: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            map.entry(row.client_id).or_default().push(row);
-        }
-        Ok(map)
+/// Groups rows by client id.
+fn by_client<T>(rows: Vec<T>, client: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut map: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        map.entry(client(&row)).or_default().push(row);
     }
+    map
 }
 
-/// Notes by client id, for one tenant.
-pub struct NoteLoader {
+/// Declares a loader of one kind of row by client id, for one tenant.
+macro_rules! client_loader {
+    ($(#[$doc:meta])* $name:ident, $model:ty, |$d:ident, $t:ident, $keys:ident| $load:expr) => {
+        $(#[$doc])*
+        pub struct $name {
+            pub domain: Domain,
+            pub tenant: TenantId,
+        }
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<$model>;
+            type Error = ApiError;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let ($d, $t, $keys) = (&self.domain, self.tenant, keys);
+                let rows: Vec<$model> = $load.await?;
+                Ok(by_client(rows, |r| r.client_id))
+            }
+        }
+    };
+}
+
+client_loader!(
+    /// Identities by client, primary first.
+    IdentityLoader, client_identity::Model, |d, t, keys| identities::of_clients(&d.db, t, keys)
+);
+client_loader!(
+    /// Notes by client, newest first.
+    NoteLoader, client_note::Model, |d, t, keys| notes::notes_of(d, t, keys)
+);
+client_loader!(
+    /// Meetings by client, latest first.
+    MeetingLoader, meeting::Model, |d, t, keys| notes::meetings_of(d, t, keys)
+);
+client_loader!(
+    /// Survey responses by client, latest first.
+    SurveyLoader, survey_response::Model, |d, t, keys| notes::surveys_of(d, t, keys)
+);
+
+/// Communication preferences by client.
+pub struct PreferencesLoader {
     pub domain: Domain,
     pub tenant: TenantId,
 }
 
-impl Loader<Uuid> for NoteLoader {
-    type Value = Vec<client_note::Model>;
+impl Loader<Uuid> for PreferencesLoader {
+    type Value = Preferences;
     type Error = ApiError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = notes::notes_of(&self.domain, self.tenant, keys).await?;
-        let mut map: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            map.entry(row.client_id).or_default().push(row);
-        }
-        Ok(map)
+        Ok(preferences::of_clients(&self.domain, self.tenant, keys).await?)
     }
 }
 
 /// Adds this request's loaders to its data.
 pub fn attach(data: &mut async_graphql::Data, domain: &Domain, tenant: TenantId) {
-    data.insert(DataLoader::new(
-        IdentityLoader {
-            domain: domain.clone(),
-            tenant,
-        },
-        tokio::spawn,
-    ));
-    data.insert(DataLoader::new(
-        NoteLoader {
-            domain: domain.clone(),
-            tenant,
-        },
-        tokio::spawn,
-    ));
+    macro_rules! add {
+        ($($loader:ident),*) => {$(
+            data.insert(DataLoader::new(
+                $loader {
+                    domain: domain.clone(),
+                    tenant,
+                },
+                tokio::spawn,
+            ));
+        )*};
+    }
+    add!(
+        IdentityLoader,
+        NoteLoader,
+        MeetingLoader,
+        SurveyLoader,
+        PreferencesLoader
+    );
 }

@@ -1,7 +1,9 @@
 //! GraphQL output types of the client record.
 
 use crate::error::ApiResult;
-use crate::schema::loaders::{IdentityLoader, NoteLoader};
+use crate::schema::loaders::{
+    IdentityLoader, MeetingLoader, NoteLoader, PreferencesLoader, SurveyLoader,
+};
 use crate::schema::{actor, domain};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::dataloader::DataLoader;
@@ -14,7 +16,7 @@ use clientele_domain::entities::{
     client_identity, client_note, meeting, survey_response, timeline_event,
 };
 use clientele_domain::pagination::{Page, PageArgs};
-use clientele_domain::{notes, preferences, timeline};
+use clientele_domain::timeline;
 
 macro_rules! mirror_enum {
     ($(#[$doc:meta])* $name:ident = $db:path { $($variant:ident),* $(,)? }) => {
@@ -259,12 +261,14 @@ impl Client {
 
     /// Meetings, latest first.
     async fn meetings(&self, ctx: &Context<'_>) -> ApiResult<Vec<Meeting>> {
-        let list = notes::meetings_of(domain(ctx), actor(ctx)?, ClientId(self.0.id)).await?;
+        let loader = ctx.data_unchecked::<DataLoader<MeetingLoader>>();
+        let list = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(list.into_iter().map(Meeting).collect())
     }
 
     async fn survey_responses(&self, ctx: &Context<'_>) -> ApiResult<Vec<SurveyResponse>> {
-        let list = notes::surveys_of(domain(ctx), actor(ctx)?, ClientId(self.0.id)).await?;
+        let loader = ctx.data_unchecked::<DataLoader<SurveyLoader>>();
+        let list = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(list.into_iter().map(SurveyResponse).collect())
     }
 
@@ -273,8 +277,8 @@ impl Client {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<crate::schema::preferences::Preferences> {
-        let p = preferences::get(domain(ctx), actor(ctx)?, ClientId(self.0.id)).await?;
-        Ok(p.into())
+        let loader = ctx.data_unchecked::<DataLoader<PreferencesLoader>>();
+        Ok(loader.load_one(self.0.id).await?.unwrap_or_default().into())
     }
 
     /// Everything that happened to this client, newest first.
