@@ -9,7 +9,7 @@ use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use clientele_domain::Domain;
 use std::time::Duration;
 use tower_http::request_id::{
@@ -46,6 +46,7 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/exports/clients.csv", get(export_clients))
+        .route("/webhooks/{provider}", post(receive_webhook))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)
@@ -100,6 +101,25 @@ async fn limit_body((json, upload): (usize, usize), request: Request, next: Next
     let (parts, body) = request.into_parts();
     let body = axum::body::Body::new(http_body_util::Limited::new(body, limit));
     next.run(Request::from_parts(parts, body)).await
+}
+
+async fn receive_webhook(
+    State(state): State<AppState>,
+    axum::extract::Path(provider): axum::extract::Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let raw = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(raw) => raw,
+        Err(_) => {
+            return (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large",
+            )
+                .into_response();
+        }
+    };
+    crate::webhooks::receive(state.domain, provider, parts.headers, parts.uri, raw).await
 }
 
 async fn export_clients(State(state): State<AppState>, request: Request) -> Response {

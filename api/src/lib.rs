@@ -7,6 +7,7 @@ mod export;
 pub mod http;
 pub mod limits;
 pub mod schema;
+pub mod webhooks;
 
 pub use auth::Tokens;
 pub use http::{HttpConfig, router};

@@ -11,7 +11,15 @@ use tokio::sync::broadcast;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DomainEvent {
-    ClientChanged { client_id: ClientId, version: i64 },
+    ClientChanged {
+        client_id: ClientId,
+        version: i64,
+    },
+    MessageAdded {
+        conversation_id: uuid::Uuid,
+        client_id: Option<ClientId>,
+        message_id: uuid::Uuid,
+    },
 }
 
 /// Where committed changes are announced. One process uses [`InProcessBus`].

@@ -6,8 +6,10 @@
 pub mod actor;
 pub mod audit;
 pub mod automation;
+pub mod channels;
 pub mod clients;
 pub mod contact_window;
+pub mod conversations;
 pub mod error;
 pub mod events;
 pub mod identities;
@@ -16,6 +18,7 @@ pub mod notes;
 pub mod pagination;
 pub mod preferences;
 pub mod seed;
+pub mod sms;
 pub mod tenants;
 pub mod timeline;
 pub mod values;
@@ -32,16 +35,28 @@ use sea_orm::{
 };
 use std::sync::Arc;
 
-/// Everything a service needs: the database and the event bus.
+/// Everything a service needs: the database, the event bus and outbound delivery.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
     pub events: Arc<dyn EventBus>,
+    pub sender: Arc<dyn conversations::MessageSender>,
 }
 
 impl Domain {
+    /// A domain that logs outbound messages instead of delivering them.
     pub fn new(db: DatabaseConnection, events: Arc<dyn EventBus>) -> Self {
-        Self { db, events }
+        Self {
+            db,
+            events,
+            sender: Arc::new(conversations::LogSender),
+        }
+    }
+
+    /// Replaces how outbound messages are delivered.
+    pub fn with_sender(mut self, sender: Arc<dyn conversations::MessageSender>) -> Self {
+        self.sender = sender;
+        self
     }
 
     /// Starts a write transaction. Every change goes through one, so a request that is

@@ -9,12 +9,15 @@ pub mod client;
 pub mod client_identity;
 pub mod client_note;
 pub mod client_preference;
+pub mod conversation;
 pub mod ids;
 pub mod instance_setting;
 pub mod json;
 pub mod meeting;
+pub mod message;
 pub mod survey_response;
 pub mod tenant;
+pub mod tenant_channel;
 pub mod timeline_event;
 
 pub use ids::{ClientId, TenantId};

@@ -5,6 +5,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_tenants_and_clients;
 mod m20261122_000002_client_record;
+mod m20261122_000003_conversations;
+mod m20261122_000004_client_list_indexes;
 
 pub struct Migrator;
 
@@ -14,6 +16,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_tenants_and_clients::Migration),
             Box::new(m20261122_000002_client_record::Migration),
+            Box::new(m20261122_000003_conversations::Migration),
+            Box::new(m20261122_000004_client_list_indexes::Migration),
         ]
     }
 }

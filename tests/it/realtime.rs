@@ -173,3 +173,69 @@ async fn subscribing_to_another_tenants_client_is_not_found() {
     };
     assert_eq!(code, "NOT_FOUND", "{reply}");
 }
+
+#[tokio::test]
+async fn message_added_reaches_only_the_tenants_own_subscribers() {
+    use clientele_api::webhooks::signature;
+    let app = spawn_app().await;
+    let a = app.tenant().await;
+    let b = app.tenant().await;
+    let admin_a = app.token(&a, Role::Admin);
+    let admin_b = app.token(&b, Role::Admin);
+    let add = "mutation($a: String!) { addTenantChannel(provider: \"generic\", address: $a, channel: SMS, secret: \"s3cret-s3cret\") { id } }";
+    app.ok(&admin_a, add, json!({ "a": "+16475550100" })).await;
+    app.ok(&admin_b, add, json!({ "a": "+16475550200" })).await;
+
+    let mut socket = connect(&app).await;
+    let ack = init(
+        &mut socket,
+        json!({ "Authorization": format!("Bearer {admin_a}") }),
+    )
+    .await;
+    assert_eq!(ack["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "m", "type": "subscribe", "payload": { "query": "subscription { messageAdded { body conversationId direction } }" } }),
+    )
+    .await;
+
+    let deliver = |to: &'static str, id: String, text: String| {
+        let http = app.http.clone();
+        let url = app.url("/webhooks/generic");
+        async move {
+            let raw = json!({ "id": id, "channel": "sms", "from": "+14165551234", "to": to, "text": text }).to_string();
+            let now = chrono::Utc::now().timestamp();
+            let status = http
+                .post(url)
+                .header(
+                    signature::GENERIC_SIGNATURE_HEADER,
+                    signature::sign_generic(b"s3cret-s3cret", now, raw.as_bytes()),
+                )
+                .body(raw)
+                .send()
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(status, 200);
+        }
+    };
+    let mut n = 0;
+    let event = loop {
+        n += 1;
+        deliver("+16475550200", format!("b{n}"), format!("for tenant B {n}")).await;
+        deliver("+16475550100", format!("a{n}"), format!("for tenant A {n}")).await;
+        match tokio::time::timeout(Duration::from_millis(200), next(&mut socket)).await {
+            Ok(message) => break message,
+            Err(_) if n < 50 => continue,
+            Err(_) => panic!("no event after {n} deliveries"),
+        }
+    };
+    assert_eq!(event["type"], "next", "{event}");
+    let body = event["payload"]["data"]["messageAdded"]["body"]
+        .as_str()
+        .unwrap();
+    assert!(
+        body.starts_with("for tenant A"),
+        "tenant B's message leaked: {event}"
+    );
+}

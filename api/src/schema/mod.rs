@@ -1,7 +1,8 @@
 //! The GraphQL schema: thin resolvers that parse, call one domain function and map the result.
 
 mod audit;
-mod clients;
+pub mod clients;
+pub mod conversations;
 pub mod loaders;
 mod me;
 mod preferences;
@@ -20,6 +21,7 @@ pub struct Query(
     preferences::PreferencesQuery,
     audit::AuditQuery,
     clients::merge::MergeQuery,
+    conversations::ConversationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -29,10 +31,14 @@ pub struct Mutation(
     me::TenantMutation,
     clients::merge::MergeMutation,
     clients::import::ImportMutation,
+    conversations::ConversationMutation,
 );
 
 #[derive(MergedSubscription, Default)]
-pub struct Subscription(clients::ClientSubscription);
+pub struct Subscription(
+    clients::ClientSubscription,
+    conversations::ConversationSubscription,
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -281,6 +281,37 @@ impl Client {
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default().into())
     }
 
+    /// The client's conversations on every channel, most recent first.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<
+        Connection<String, crate::schema::conversations::Conversation, EmptyFields, EmptyFields>,
+    > {
+        let page = clientele_domain::conversations::of_client(
+            domain(ctx),
+            actor(ctx)?,
+            ClientId(self.0.id),
+            &PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        Ok(connection(
+            page.map(crate::schema::conversations::Conversation),
+        ))
+    }
+
     /// Everything that happened to this client, newest first.
     #[graphql(
         complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"

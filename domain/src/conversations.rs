@@ -1,0 +1,725 @@
+//! Conversations and messages: starting or resuming a thread, recording what is sent,
+//! ingesting what arrives (idempotently), and linking threads to clients.
+
+use crate::entities::client_identity::IdentityKind;
+use crate::entities::conversation::{self, Channel, ConversationStatus};
+use crate::entities::message::{self, AuthorKind, Direction, ExtractionState};
+use crate::entities::timeline_event::{ActorKind, TimelineKind};
+use crate::entities::{client, tenant_channel};
+use crate::pagination::{Cursor, Ordering, Page, PageArgs, SortKey};
+use crate::timeline::{self, EventActor};
+use crate::values::{Email, PhoneE164, Region};
+use crate::{
+    Actor, ClientId, Domain, DomainError, DomainEvent, DomainResult, Role, TenantId, identities,
+};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+/// A thread whose last message is older than this is not resumed: a new one starts.
+pub const RESUME_WINDOW_DAYS: i64 = 30;
+const BODY_MAX: usize = 64 * 1024;
+const SUMMARY_CHARS: usize = 140;
+
+/// How a channel names the person on the other side.
+pub fn identity_kind(channel: Channel) -> IdentityKind {
+    match channel {
+        Channel::Sms | Channel::Voice | Channel::Whatsapp => IdentityKind::Phone,
+        Channel::Email => IdentityKind::Email,
+        Channel::Chat | Channel::Web => IdentityKind::ChatSession,
+        Channel::Telegram | Channel::Facebook | Channel::Zalo => IdentityKind::PlatformUser,
+    }
+}
+
+/// The platform name of platform identities on a channel (`""` for emails and phones).
+pub fn platform(channel: Channel) -> &'static str {
+    match channel {
+        Channel::Sms | Channel::Voice | Channel::Whatsapp | Channel::Email => "",
+        Channel::Chat | Channel::Web => "web",
+        Channel::Telegram => "telegram",
+        Channel::Facebook => "facebook",
+        Channel::Zalo => "zalo",
+    }
+}
+
+/// Normalises the other side's identifier for a channel: E.164 phones, lower-case emails,
+/// trimmed ids otherwise.
+pub fn normalise_identifier(channel: Channel, raw: &str, region: Region) -> DomainResult<String> {
+    let raw = raw.trim();
+    match identity_kind(channel) {
+        IdentityKind::Phone => PhoneE164::parse(raw.trim_start_matches("whatsapp:"), region)
+            .map(PhoneE164::into_string)
+            .map_err(|m| DomainError::invalid("to", m)),
+        IdentityKind::Email => Email::parse(raw)
+            .map(Email::into_string)
+            .map_err(|m| DomainError::invalid("to", m)),
+        _ if raw.is_empty() || raw.len() > 200 => Err(DomainError::invalid(
+            "to",
+            "is empty or longer than 200 characters",
+        )),
+        _ => Ok(raw.to_string()),
+    }
+}
+
+/// Whether a thread last active at `last` may be resumed at `now`.
+pub fn resumable(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_some_and(|t| now - t <= Duration::days(RESUME_WINDOW_DAYS))
+}
+
+/// The first characters of a message, for timeline summaries.
+pub fn summary(body: &str) -> String {
+    let mut s: String = body.chars().take(SUMMARY_CHARS).collect();
+    if body.chars().count() > SUMMARY_CHARS {
+        s.push('…');
+    }
+    s
+}
+
+fn clean_body(body: &str) -> DomainResult<String> {
+    if body.trim().is_empty() {
+        return Err(DomainError::invalid("body", "is empty"));
+    }
+    if body.len() > BODY_MAX {
+        return Err(DomainError::invalid(
+            "body",
+            format!("is longer than {BODY_MAX} bytes"),
+        ));
+    }
+    Ok(body.to_string())
+}
+
+/// The client an identifier belongs to in this tenant, if any.
+async fn owner_of(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    channel: Channel,
+    identifier: &str,
+) -> DomainResult<Option<client::Model>> {
+    let Some(identity) = identities::owner(
+        db,
+        tenant,
+        identity_kind(channel),
+        platform(channel),
+        identifier,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    Ok(
+        crate::clients::find_live(db, tenant, ClientId(identity.client_id))
+            .await
+            .ok(),
+    )
+}
+
+/// Finds the active thread with this person on this channel, if its last message is recent.
+async fn resumable_thread(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    channel: Channel,
+    identifier: &str,
+    now: DateTime<Utc>,
+) -> DomainResult<Option<conversation::Model>> {
+    let thread = conversation::Entity::scoped(tenant)
+        .filter(conversation::Column::Channel.eq(channel))
+        .filter(conversation::Column::ChannelIdentifier.eq(identifier))
+        .filter(conversation::Column::Status.eq(ConversationStatus::Active))
+        .order_by_desc(conversation::Column::LastMessageAt)
+        .one(db)
+        .await?;
+    Ok(thread.filter(|t| resumable(t.last_message_at.or(Some(t.created_at)), now)))
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open_thread(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    channel: Channel,
+    identifier: &str,
+    inbox: Option<String>,
+    contact_name: Option<String>,
+    actor: &EventActor,
+    now: DateTime<Utc>,
+) -> DomainResult<conversation::Model> {
+    let client = owner_of(db, tenant, channel, identifier).await?;
+    let row = conversation::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        tenant_id: Set(tenant.0),
+        client_id: Set(client.as_ref().map(|c| c.id)),
+        channel: Set(channel),
+        channel_identifier: Set(identifier.to_string()),
+        inbox: Set(inbox),
+        status: Set(ConversationStatus::Active),
+        ai_guide: Set(None),
+        sensitivity_override: Set(None),
+        contact_name: Set(contact_name),
+        last_message_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let thread = conversation::Entity::insert(row)
+        .exec_with_returning(db)
+        .await?;
+    if let Some(c) = client {
+        timeline::record(
+            db,
+            tenant,
+            ClientId(c.id),
+            actor,
+            TimelineKind::ConversationStarted,
+            json!({ "conversationId": thread.id, "channel": channel }),
+        )
+        .await?;
+    }
+    Ok(thread)
+}
+
+/// Starts a conversation with `to` on `channel` (agents), or resumes the active one with
+/// the same person if its last message is within 30 days.
+pub async fn start(
+    d: &Domain,
+    actor: &Actor,
+    channel: Channel,
+    to: &str,
+) -> DomainResult<conversation::Model> {
+    actor.require(Role::Agent)?;
+    let region = crate::tenants::region_of(&crate::tenants::get(&d.db, actor.tenant).await?);
+    let identifier = normalise_identifier(channel, to, region)?;
+    let now = Utc::now();
+    let txn = d.begin_write().await?;
+    if let Some(thread) = resumable_thread(&txn, actor.tenant, channel, &identifier, now).await? {
+        return Ok(thread);
+    }
+    let thread = open_thread(
+        &txn,
+        actor.tenant,
+        channel,
+        &identifier,
+        None,
+        None,
+        &EventActor::from(actor),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(thread)
+}
+
+/// Who wrote a message.
+#[derive(Clone, Debug)]
+pub struct Author {
+    pub kind: AuthorKind,
+    pub id: Option<String>,
+}
+
+/// Records one message in a thread: bumps the thread, the client's last activity for
+/// inbound messages, and the client's timeline (with a summary). Returns `None` when the
+/// provider message id was already stored (a redelivery).
+#[allow(clippy::too_many_arguments)]
+async fn record_message(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    thread: &conversation::Model,
+    direction: Direction,
+    author: &Author,
+    body: &str,
+    provider: &str,
+    provider_message_id: Option<&str>,
+    sent_at: DateTime<Utc>,
+) -> DomainResult<Option<message::Model>> {
+    let segments =
+        (thread.channel == Channel::Sms).then(|| crate::sms::segments(body).segments as i32);
+    let id = Uuid::now_v7();
+    let row = message::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant.0),
+        conversation_id: Set(thread.id),
+        direction: Set(direction),
+        author_kind: Set(author.kind),
+        author_id: Set(author.id.clone()),
+        body: Set(Some(body.to_string())),
+        provider: Set(provider.to_string()),
+        provider_message_id: Set(provider_message_id.map(str::to_string)),
+        sms_segments: Set(segments),
+        extraction_state: Set(if direction == Direction::Inbound {
+            ExtractionState::Pending
+        } else {
+            ExtractionState::Skipped
+        }),
+        sent_at: Set(sent_at),
+        created_at: Set(Utc::now()),
+    };
+    let inserted = message::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                message::Column::TenantId,
+                message::Column::Provider,
+                message::Column::ProviderMessageId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let stored = message::Entity::scoped(tenant)
+        .filter(message::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("message"))?;
+    conversation::Entity::scoped_update(tenant)
+        .col_expr(conversation::Column::LastMessageAt, Expr::value(sent_at))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(conversation::Column::Id.eq(thread.id))
+        .exec(db)
+        .await?;
+    if let Some(client_id) = thread.client_id {
+        if direction == Direction::Inbound {
+            client::Entity::scoped_update(tenant)
+                .col_expr(client::Column::LastActiveAt, Expr::value(sent_at))
+                .col_expr(client::Column::ActivityAt, Expr::value(sent_at))
+                .filter(client::Column::Id.eq(client_id))
+                .exec(db)
+                .await?;
+        }
+        let actor = EventActor {
+            kind: match author.kind {
+                AuthorKind::Ai => ActorKind::Ai,
+                AuthorKind::System | AuthorKind::Customer => ActorKind::System,
+                AuthorKind::Agent => ActorKind::User,
+            },
+            id: author.id.clone(),
+            name: None,
+        };
+        timeline::record(
+            db,
+            tenant,
+            ClientId(client_id),
+            &actor,
+            TimelineKind::Message,
+            json!({
+                "conversationId": thread.id, "messageId": id, "direction": direction,
+                "channel": thread.channel, "summary": summary(body),
+            }),
+        )
+        .await?;
+    }
+    Ok(Some(stored))
+}
+
+/// How an outbound message reaches the provider. The default logs; tests record.
+pub trait MessageSender: Send + Sync + 'static {
+    fn send(&self, thread: &conversation::Model, message: &message::Model);
+}
+
+/// Logs outbound messages (without their bodies) instead of delivering them.
+pub struct LogSender;
+
+impl MessageSender for LogSender {
+    fn send(&self, thread: &conversation::Model, message: &message::Model) {
+        tracing::info!(
+            conversation = %thread.id,
+            message = %message.id,
+            channel = ?thread.channel,
+            "outbound message recorded (no provider configured for delivery)"
+        );
+    }
+}
+
+/// Records an outbound message (agents) and hands it to the sender after commit.
+pub async fn send(
+    d: &Domain,
+    actor: &Actor,
+    conversation: Uuid,
+    body: &str,
+    author_kind: AuthorKind,
+) -> DomainResult<message::Model> {
+    actor.require(Role::Agent)?;
+    let body = clean_body(body)?;
+    let txn = d.begin_write().await?;
+    let thread = get_in(&txn, actor.tenant, conversation).await?;
+    let author = Author {
+        kind: author_kind,
+        id: Some(actor.user_id.clone()),
+    };
+    let stored = record_message(
+        &txn,
+        actor.tenant,
+        &thread,
+        Direction::Outbound,
+        &author,
+        &body,
+        "clientele",
+        None,
+        Utc::now(),
+    )
+    .await?
+    .ok_or_else(|| DomainError::Conflict("the message was already recorded".into()))?;
+    txn.commit().await?;
+    d.sender.send(&thread, &stored);
+    publish_message(d, actor.tenant, &thread, &stored);
+    Ok(stored)
+}
+
+fn publish_message(
+    d: &Domain,
+    tenant: TenantId,
+    thread: &conversation::Model,
+    message: &message::Model,
+) {
+    d.events.publish(
+        tenant,
+        DomainEvent::MessageAdded {
+            conversation_id: thread.id,
+            client_id: thread.client_id.map(ClientId),
+            message_id: message.id,
+        },
+    );
+}
+
+/// An inbound message as a provider delivered it, already verified.
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    pub provider: String,
+    pub provider_message_id: String,
+    pub channel: Channel,
+    pub from: String,
+    pub to: String,
+    pub body: String,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub sender_name: Option<String>,
+}
+
+/// A receiving address as stored: international phone numbers in E.164 (`+1 647-555 0100`
+/// -> `+16475550100`), anything else trimmed.
+pub fn routing_address(address: &str) -> String {
+    let address = address.trim().trim_start_matches("whatsapp:").trim();
+    let phone_like = address.starts_with('+')
+        && address[1..]
+            .chars()
+            .all(|c| c.is_ascii_digit() || " -().".contains(c));
+    if phone_like {
+        let digits: String = address.chars().filter(char::is_ascii_digit).collect();
+        format!("+{digits}")
+    } else {
+        address.to_string()
+    }
+}
+
+/// The tenant channel that receives messages for `provider` at `address`.
+pub async fn resolve_channel(
+    d: &Domain,
+    provider: &str,
+    address: &str,
+) -> DomainResult<Option<tenant_channel::Model>> {
+    // Routing happens before a tenant is known: this lookup is by the globally unique
+    // (provider, address) pair.
+    let address = routing_address(address);
+    Ok(tenant_channel::Entity::find()
+        .filter(tenant_channel::Column::Provider.eq(provider))
+        .filter(tenant_channel::Column::Address.eq(address))
+        .one(&d.db)
+        .await?)
+}
+
+/// What ingestion did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ingested {
+    Stored {
+        conversation: Uuid,
+        message: Uuid,
+    },
+    /// The same provider message id was stored before.
+    Duplicate,
+}
+
+/// Stores an inbound message for `tenant`: finds or resumes the thread, dedupes on the
+/// provider message id, links the thread to the client the sender's identity belongs to,
+/// and announces it after commit.
+pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainResult<Ingested> {
+    let region = crate::tenants::region_of(&crate::tenants::get(&d.db, tenant).await?);
+    let identifier =
+        normalise_identifier(inbound.channel, &inbound.from, region).map_err(|e| match e {
+            DomainError::Invalid { message, .. } => DomainError::invalid("from", message),
+            other => other,
+        })?;
+    let body = clean_body(&inbound.body)?;
+    let now = Utc::now();
+    let txn = d.begin_write().await?;
+    // A redelivery is answered before anything is created.
+    let exists = message::Entity::scoped(tenant)
+        .filter(message::Column::Provider.eq(inbound.provider.as_str()))
+        .filter(message::Column::ProviderMessageId.eq(inbound.provider_message_id.as_str()))
+        .select_only()
+        .column(message::Column::Id)
+        .into_tuple::<Uuid>()
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Ok(Ingested::Duplicate);
+    }
+    let system = EventActor {
+        kind: ActorKind::System,
+        id: None,
+        name: Some(inbound.provider.clone()),
+    };
+    let mut thread = match resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await?
+    {
+        Some(t) => t,
+        None => {
+            open_thread(
+                &txn,
+                tenant,
+                inbound.channel,
+                &identifier,
+                Some(inbound.to.clone()),
+                inbound.sender_name.clone(),
+                &system,
+                now,
+            )
+            .await?
+        }
+    };
+    if thread.client_id.is_none()
+        && let Some(c) = owner_of(&txn, tenant, inbound.channel, &identifier).await?
+    {
+        link_in(&txn, tenant, &mut thread, &c, &system).await?;
+    }
+    let author = Author {
+        kind: AuthorKind::Customer,
+        id: None,
+    };
+    let Some(stored) = record_message(
+        &txn,
+        tenant,
+        &thread,
+        Direction::Inbound,
+        &author,
+        &body,
+        &inbound.provider,
+        Some(&inbound.provider_message_id),
+        inbound.sent_at.unwrap_or(now),
+    )
+    .await?
+    else {
+        // A concurrent delivery of the same message won the insert.
+        return Ok(Ingested::Duplicate);
+    };
+    txn.commit().await?;
+    publish_message(d, tenant, &thread, &stored);
+    if let Some(client) = thread.client_id {
+        d.events.publish(
+            tenant,
+            DomainEvent::ClientChanged {
+                client_id: ClientId(client),
+                version: 0,
+            },
+        );
+    }
+    Ok(Ingested::Stored {
+        conversation: thread.id,
+        message: stored.id,
+    })
+}
+
+async fn link_in(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    thread: &mut conversation::Model,
+    client: &client::Model,
+    actor: &EventActor,
+) -> DomainResult<()> {
+    conversation::Entity::scoped_update(tenant)
+        .col_expr(conversation::Column::ClientId, Expr::value(client.id))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(conversation::Column::Id.eq(thread.id))
+        .exec(db)
+        .await?;
+    thread.client_id = Some(client.id);
+    timeline::record(
+        db,
+        tenant,
+        ClientId(client.id),
+        actor,
+        TimelineKind::ConversationStarted,
+        json!({ "conversationId": thread.id, "channel": thread.channel, "linked": true }),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Links a conversation to a client by hand (agents).
+pub async fn link(
+    d: &Domain,
+    actor: &Actor,
+    conversation: Uuid,
+    client: ClientId,
+) -> DomainResult<conversation::Model> {
+    actor.require(Role::Agent)?;
+    let txn = d.begin_write().await?;
+    let mut thread = get_in(&txn, actor.tenant, conversation).await?;
+    let target = crate::clients::find_live(&txn, actor.tenant, client).await?;
+    if thread.client_id == Some(target.id) {
+        return Ok(thread);
+    }
+    link_in(
+        &txn,
+        actor.tenant,
+        &mut thread,
+        &target,
+        &EventActor::from(actor),
+    )
+    .await?;
+    txn.commit().await?;
+    d.events.publish(
+        actor.tenant,
+        DomainEvent::ClientChanged {
+            client_id: ClientId(target.id),
+            version: target.version,
+        },
+    );
+    Ok(thread)
+}
+
+async fn get_in(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    id: Uuid,
+) -> DomainResult<conversation::Model> {
+    conversation::Entity::scoped(tenant)
+        .filter(conversation::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("conversation"))
+}
+
+pub async fn get(d: &Domain, actor: &Actor, id: Uuid) -> DomainResult<conversation::Model> {
+    get_in(&d.db, actor.tenant, id).await
+}
+
+/// One message of the actor's tenant.
+pub async fn message(d: &Domain, actor: &Actor, id: Uuid) -> DomainResult<message::Model> {
+    message::Entity::scoped(actor.tenant)
+        .filter(message::Column::Id.eq(id))
+        .one(&d.db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("message"))
+}
+
+const RECENT_FIRST: Ordering<conversation::Column> = Ordering {
+    name: "recent",
+    column: Some(conversation::Column::LastMessageAt),
+    descending: true,
+};
+
+/// A client's conversations, most recent first.
+pub async fn of_client(
+    d: &Domain,
+    actor: &Actor,
+    client: ClientId,
+    page: &PageArgs,
+) -> DomainResult<Page<conversation::Model>> {
+    let page = page.resolve(RECENT_FIRST.name)?;
+    let query = conversation::Entity::scoped(actor.tenant)
+        .filter(conversation::Column::ClientId.eq(client.0));
+    let rows = page
+        .apply(query, &RECENT_FIRST, conversation::Column::Id)
+        .limit(page.limit + 1)
+        .all(&d.db)
+        .await?;
+    Ok(page.into_page(rows, |row| Cursor {
+        ordering: RECENT_FIRST.name.into(),
+        key: SortKey::Time(row.last_message_at.unwrap_or(row.created_at)),
+        id: row.id,
+    }))
+}
+
+const OLDEST_FIRST: Ordering<message::Column> = Ordering {
+    name: "sent",
+    column: Some(message::Column::SentAt),
+    descending: false,
+};
+
+/// A conversation's messages, oldest first (`last: 20` for the latest).
+pub async fn messages(
+    d: &Domain,
+    actor: &Actor,
+    conversation: Uuid,
+    page: &PageArgs,
+) -> DomainResult<Page<message::Model>> {
+    get(d, actor, conversation).await?;
+    let page = page.resolve(OLDEST_FIRST.name)?;
+    let query = message::Entity::scoped(actor.tenant)
+        .filter(message::Column::ConversationId.eq(conversation));
+    let rows = page
+        .apply(query, &OLDEST_FIRST, message::Column::Id)
+        .limit(page.limit + 1)
+        .all(&d.db)
+        .await?;
+    Ok(page.into_page(rows, |row| Cursor {
+        ordering: OLDEST_FIRST.name.into(),
+        key: SortKey::Time(row.sent_at),
+        id: row.id,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_normalised_per_channel() {
+        let ca = Region::parse("CA").unwrap();
+        assert_eq!(
+            normalise_identifier(Channel::Sms, "(416) 555-1234", ca).unwrap(),
+            "+14165551234"
+        );
+        assert_eq!(
+            normalise_identifier(Channel::Whatsapp, "whatsapp:+14165551234", ca).unwrap(),
+            "+14165551234"
+        );
+        assert_eq!(
+            normalise_identifier(Channel::Email, "Ada@Example.com", ca).unwrap(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            normalise_identifier(Channel::Telegram, " 777 ", ca).unwrap(),
+            "777"
+        );
+        assert!(normalise_identifier(Channel::Sms, "12", ca).is_err());
+    }
+
+    #[test]
+    fn routing_addresses() {
+        assert_eq!(routing_address(" +1 (647) 555-0100 "), "+16475550100");
+        assert_eq!(routing_address("whatsapp:+16475550100"), "+16475550100");
+        assert_eq!(
+            routing_address("support@acme.example"),
+            "support@acme.example"
+        );
+    }
+
+    #[test]
+    fn threads_resume_within_thirty_days() {
+        let now = Utc::now();
+        assert!(resumable(Some(now - Duration::days(29)), now));
+        assert!(resumable(Some(now - Duration::days(30)), now));
+        assert!(!resumable(Some(now - Duration::days(31)), now));
+        assert!(!resumable(None, now));
+    }
+
+    #[test]
+    fn summaries_are_cut() {
+        assert_eq!(summary("hello"), "hello");
+        let long = "é".repeat(200);
+        assert_eq!(summary(&long).chars().count(), SUMMARY_CHARS + 1);
+    }
+}

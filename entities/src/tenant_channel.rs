@@ -1,0 +1,28 @@
+//! `tenant_channels`: a tenant's receiving numbers and inboxes per provider, and the secret
+//! that provider signs webhooks with. Inbound messages find their tenant here.
+
+use crate::conversation::Channel;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tenant_channels")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    /// `telnyx`, `twilio`, `generic`.
+    pub provider: String,
+    /// The receiving number (E.164) or inbox id.
+    pub address: String,
+    pub channel: Channel,
+    /// The provider's signing secret or public key.
+    pub secret: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+crate::tenant_scoped!(Entity, Column::TenantId);
