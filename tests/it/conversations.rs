@@ -1,6 +1,6 @@
 //! Conversations, outbound messages, inbound webhooks and `messageAdded`.
 
-use crate::helpers::{TestApp, error_code, spawn_app};
+use crate::helpers::{TestApp, error_code, spawn_app, unique_number};
 use clientele_api::webhooks::signature;
 use clientele_domain::Role;
 use serde_json::{Value, json};
@@ -39,8 +39,8 @@ async fn post_generic(app: &TestApp, body: &Value, secret: &str) -> reqwest::Res
         .unwrap()
 }
 
-fn sms(id: &str, from: &str, text: &str) -> Value {
-    json!({ "id": id, "channel": "sms", "from": from, "to": "+1 647 555 0100", "text": text })
+fn sms(to: &str, id: &str, from: &str, text: &str) -> Value {
+    json!({ "id": id, "channel": "sms", "from": from, "to": to, "text": text })
 }
 
 #[tokio::test]
@@ -48,7 +48,8 @@ async fn inbound_messages_are_verified_deduplicated_and_linked() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let admin = app.token(&tenant, Role::Admin);
-    add_channel(&app, &admin, "generic", "6475550100", "SMS", SECRET).await;
+    let inbox = unique_number();
+    add_channel(&app, &admin, "generic", &inbox, "SMS", SECRET).await;
     let ada = app
         .create_client(
             &admin,
@@ -57,23 +58,23 @@ async fn inbound_messages_are_verified_deduplicated_and_linked() {
         .await;
 
     // Bad or missing signatures store nothing.
-    let response = post_generic(&app, &sms("m1", "4165551234", "hi"), "wrong-secret").await;
+    let response = post_generic(&app, &sms(&inbox, "m1", "4165551234", "hi"), "wrong-secret").await;
     assert_eq!(response.status(), 401);
     let unsigned = app
         .http
         .post(app.url("/webhooks/generic"))
-        .body(sms("m1", "4165551234", "hi").to_string())
+        .body(sms(&inbox, "m1", "4165551234", "hi").to_string())
         .send()
         .await
         .unwrap();
     assert_eq!(unsigned.status(), 401);
     // Unknown destinations are 404; malformed bodies 400.
-    let mut elsewhere = sms("m1", "4165551234", "hi");
+    let mut elsewhere = sms(&inbox, "m1", "4165551234", "hi");
     elsewhere["to"] = json!("+15145550000");
     assert_eq!(post_generic(&app, &elsewhere, SECRET).await.status(), 404);
     let response = post_generic(
         &app,
-        &json!({ "id": "m1", "channel": "sms", "to": "+16475550100", "text": "x" }),
+        &json!({ "id": "m1", "channel": "sms", "to": inbox, "text": "x" }),
         SECRET,
     )
     .await;
@@ -96,7 +97,7 @@ async fn inbound_messages_are_verified_deduplicated_and_linked() {
     // A good delivery, then the same message ten times at once: one message.
     let response = post_generic(
         &app,
-        &sms("m1", "(416) 555-1234", "Hello, I'd like a quote"),
+        &sms(&inbox, "m1", "(416) 555-1234", "Hello, I'd like a quote"),
         SECRET,
     )
     .await;
@@ -107,7 +108,7 @@ async fn inbound_messages_are_verified_deduplicated_and_linked() {
     for _ in 0..10 {
         let app_http = app.http.clone();
         let url = app.url("/webhooks/generic");
-        let raw = sms("m1", "(416) 555-1234", "Hello, I'd like a quote").to_string();
+        let raw = sms(&inbox, "m1", "(416) 555-1234", "Hello, I'd like a quote").to_string();
         handles.push(tokio::spawn(async move {
             let now = chrono::Utc::now().timestamp();
             app_http
@@ -155,7 +156,12 @@ async fn inbound_messages_are_verified_deduplicated_and_linked() {
     assert_eq!(kinds, ["MESSAGE", "CONVERSATION_STARTED"]);
 
     // A second message resumes the same thread.
-    post_generic(&app, &sms("m2", "+14165551234", "Still there?"), SECRET).await;
+    post_generic(
+        &app,
+        &sms(&inbox, "m2", "+14165551234", "Still there?"),
+        SECRET,
+    )
+    .await;
     let data = app
         .ok(&admin, "query($id: ID!) { client(id: $id) { conversations { edges { node { messages(last: 1) { edges { node { body } } } } } } } }", json!({ "id": ada["id"] }))
         .await;
@@ -172,8 +178,9 @@ async fn unknown_senders_wait_for_a_link_and_agents_send_messages() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let admin = app.token(&tenant, Role::Admin);
-    add_channel(&app, &admin, "generic", "6475550100", "SMS", SECRET).await;
-    let response = post_generic(&app, &sms("u1", "4165559999", "who dis"), SECRET).await;
+    let inbox = unique_number();
+    add_channel(&app, &admin, "generic", &inbox, "SMS", SECRET).await;
+    let response = post_generic(&app, &sms(&inbox, "u1", "4165559999", "who dis"), SECRET).await;
     let stored: Value = response.json().await.unwrap();
     let conversation = stored["conversationId"].clone();
     let data = app
@@ -257,11 +264,12 @@ async fn twilio_and_telnyx_deliveries_are_verified() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let admin = app.token(&tenant, Role::Admin);
+    let twilio_inbox = unique_number();
     add_channel(
         &app,
         &admin,
         "twilio",
-        "+16475550100",
+        &twilio_inbox,
         "SMS",
         "twilio-auth-token",
     )
@@ -269,7 +277,7 @@ async fn twilio_and_telnyx_deliveries_are_verified() {
     let params = vec![
         ("MessageSid".to_string(), "SM123".to_string()),
         ("From".to_string(), "+14165551234".to_string()),
-        ("To".to_string(), "+16475550100".to_string()),
+        ("To".to_string(), twilio_inbox.clone()),
         ("Body".to_string(), "Hi from Twilio".to_string()),
         ("NumMedia".to_string(), "0".to_string()),
     ];
@@ -292,17 +300,18 @@ async fn twilio_and_telnyx_deliveries_are_verified() {
     let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
     use base64::Engine;
     let b64 = base64::engine::general_purpose::STANDARD;
+    let telnyx_inbox = unique_number();
     add_channel(
         &app,
         &admin,
         "telnyx",
-        "+16475550101",
+        &telnyx_inbox,
         "SMS",
         &b64.encode(key.verifying_key().as_bytes()),
     )
     .await;
     let body = json!({ "data": { "event_type": "message.received", "id": "ev1", "occurred_at": "2026-11-22T10:00:00Z",
-        "payload": { "id": "tx-1", "type": "SMS", "text": "Hi from Telnyx", "from": { "phone_number": "+14165551234" }, "to": [{ "phone_number": "+16475550101" }] } } })
+        "payload": { "id": "tx-1", "type": "SMS", "text": "Hi from Telnyx", "from": { "phone_number": "+14165551234" }, "to": [{ "phone_number": telnyx_inbox }] } } })
         .to_string();
     let ts = chrono::Utc::now().timestamp().to_string();
     let sig = b64.encode(key.sign(format!("{ts}|{body}").as_bytes()).to_bytes());

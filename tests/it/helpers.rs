@@ -234,3 +234,10 @@ fn database_names_are_replaced() {
         "postgres://postgres@127.0.0.1/x?sslmode=disable"
     );
 }
+
+/// A receiving number no other test uses (tests on PostgreSQL share one database, and a
+/// receiving number belongs to one tenant).
+pub fn unique_number() -> String {
+    let n = Uuid::new_v4().as_u128() % 8_000_000 + 2_000_000;
+    format!("+1647{n}")
+}

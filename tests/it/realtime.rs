@@ -183,8 +183,12 @@ async fn message_added_reaches_only_the_tenants_own_subscribers() {
     let admin_a = app.token(&a, Role::Admin);
     let admin_b = app.token(&b, Role::Admin);
     let add = "mutation($a: String!) { addTenantChannel(provider: \"generic\", address: $a, channel: SMS, secret: \"s3cret-s3cret\") { id } }";
-    app.ok(&admin_a, add, json!({ "a": "+16475550100" })).await;
-    app.ok(&admin_b, add, json!({ "a": "+16475550200" })).await;
+    let (inbox_a, inbox_b) = (
+        crate::helpers::unique_number(),
+        crate::helpers::unique_number(),
+    );
+    app.ok(&admin_a, add, json!({ "a": inbox_a })).await;
+    app.ok(&admin_b, add, json!({ "a": inbox_b })).await;
 
     let mut socket = connect(&app).await;
     let ack = init(
@@ -199,7 +203,7 @@ async fn message_added_reaches_only_the_tenants_own_subscribers() {
     )
     .await;
 
-    let deliver = |to: &'static str, id: String, text: String| {
+    let deliver = |to: String, id: String, text: String| {
         let http = app.http.clone();
         let url = app.url("/webhooks/generic");
         async move {
@@ -222,8 +226,18 @@ async fn message_added_reaches_only_the_tenants_own_subscribers() {
     let mut n = 0;
     let event = loop {
         n += 1;
-        deliver("+16475550200", format!("b{n}"), format!("for tenant B {n}")).await;
-        deliver("+16475550100", format!("a{n}"), format!("for tenant A {n}")).await;
+        deliver(
+            inbox_b.clone(),
+            format!("b{n}"),
+            format!("for tenant B {n}"),
+        )
+        .await;
+        deliver(
+            inbox_a.clone(),
+            format!("a{n}"),
+            format!("for tenant A {n}"),
+        )
+        .await;
         match tokio::time::timeout(Duration::from_millis(200), next(&mut socket)).await {
             Ok(message) => break message,
             Err(_) if n < 50 => continue,
