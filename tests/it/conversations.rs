@@ -341,3 +341,78 @@ async fn twilio_and_telnyx_deliveries_are_verified() {
         "unknown senders create no client here"
     );
 }
+
+#[tokio::test]
+async fn merge_moves_conversations_and_erasure_removes_message_bodies() {
+    let app = spawn_app().await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let inbox = unique_number();
+    add_channel(&app, &admin, "generic", &inbox, "SMS", SECRET).await;
+    let keep = app
+        .create_client(&admin, json!({ "firstName": "Ada" }))
+        .await;
+    let other = app
+        .create_client(&admin, json!({ "firstName": "Ada", "phone": "4165551234" }))
+        .await;
+    let response = post_generic(
+        &app,
+        &sms(&inbox, "e1", "4165551234", "my secret plan"),
+        SECRET,
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+
+    let data = app
+        .ok(
+            &admin,
+            "mutation($p: ID!, $o: [ID!]!) { mergeClients(primaryId: $p, otherIds: $o) { moved { what count } client { conversations { edges { node { id } } } } } }",
+            json!({ "p": keep["id"], "o": [other["id"]] }),
+        )
+        .await;
+    let r = &data["mergeClients"];
+    assert_eq!(
+        r["client"]["conversations"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "{data}"
+    );
+    assert!(
+        r["moved"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({ "what": "conversations", "count": 1 }))
+    );
+
+    let export = app
+        .ok(
+            &admin,
+            "query($id: ID!) { exportClient(id: $id) }",
+            json!({ "id": keep["id"] }),
+        )
+        .await;
+    assert!(
+        export.to_string().contains("my secret plan"),
+        "export has the conversations: {export}"
+    );
+    app.ok(
+        &admin,
+        "mutation($id: ID!) { eraseClient(id: $id) { id } }",
+        json!({ "id": keep["id"] }),
+    )
+    .await;
+    let export = app
+        .ok(
+            &admin,
+            "query($id: ID!) { exportClient(id: $id) }",
+            json!({ "id": keep["id"] }),
+        )
+        .await;
+    let text = export.to_string();
+    assert!(
+        !text.contains("my secret plan") && !text.contains("4165551234"),
+        "{text}"
+    );
+}

@@ -6,7 +6,8 @@ use crate::entities::client::{self, SaleStatus};
 use crate::entities::json::StringList;
 use crate::entities::timeline_event::TimelineKind;
 use crate::entities::{
-    client_identity, client_note, client_preference, meeting, survey_response, timeline_event,
+    client_identity, client_note, client_preference, conversation, meeting, survey_response,
+    timeline_event,
 };
 use crate::timeline::{self, EventActor};
 use crate::{Actor, ClientId, Domain, DomainError, DomainResult, Role, TenantId};
@@ -204,6 +205,13 @@ async fn count_owned(
             .await?,
     );
     moved.insert(
+        "conversations",
+        conversation::Entity::scoped(tenant)
+            .filter(conversation::Column::ClientId.is_in(ids.iter().copied()))
+            .count(db)
+            .await?,
+    );
+    moved.insert(
         "timelineEvents",
         timeline_event::Entity::scoped(tenant)
             .filter(timeline_event::Column::ClientId.is_in(ids.iter().copied()))
@@ -289,6 +297,11 @@ pub async fn merge(
     timeline_event::Entity::scoped_update(tenant)
         .col_expr(timeline_event::Column::ClientId, Expr::value(keep.id))
         .filter(timeline_event::Column::ClientId.is_in(ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    conversation::Entity::scoped_update(tenant)
+        .col_expr(conversation::Column::ClientId, Expr::value(keep.id))
+        .filter(conversation::Column::ClientId.is_in(ids.iter().copied()))
         .exec(&txn)
         .await?;
     // Preferences: the primary's stay; if it had none, the first other's move over.

@@ -6,7 +6,8 @@ use crate::audit::{self, Outcome};
 use crate::entities::client;
 use crate::entities::timeline_event::TimelineKind;
 use crate::entities::{
-    client_identity, client_note, client_preference, meeting, survey_response, timeline_event,
+    client_identity, client_note, client_preference, conversation, meeting, message,
+    survey_response, timeline_event,
 };
 use crate::timeline::{self, EventActor};
 use crate::{Actor, ClientId, Domain, DomainError, DomainResult, Role, tenants};
@@ -148,6 +149,36 @@ pub async fn erase(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<clie
         .filter(survey_response::Column::ClientId.eq(id.0))
         .exec(&txn)
         .await?;
+    // Message bodies of the person's conversations go; the threads stay, anonymised.
+    let threads: Vec<uuid::Uuid> = conversation::Entity::scoped(actor.tenant)
+        .filter(conversation::Column::ClientId.eq(id.0))
+        .select_only()
+        .column(conversation::Column::Id)
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    if !threads.is_empty() {
+        message::Entity::scoped_update(actor.tenant)
+            .col_expr(
+                message::Column::Body,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .filter(message::Column::ConversationId.is_in(threads.clone()))
+            .exec(&txn)
+            .await?;
+        conversation::Entity::scoped_update(actor.tenant)
+            .col_expr(
+                conversation::Column::ChannelIdentifier,
+                sea_orm::sea_query::Expr::value("erased"),
+            )
+            .col_expr(
+                conversation::Column::ContactName,
+                sea_orm::sea_query::Expr::value(Option::<String>::None),
+            )
+            .filter(conversation::Column::Id.is_in(threads))
+            .exec(&txn)
+            .await?;
+    }
     // Timeline payloads hold before/after values: keep only what happened and when.
     timeline_event::Entity::scoped_update(actor.tenant)
         .col_expr(
@@ -397,6 +428,26 @@ pub async fn export(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<Val
         .order_by_asc(survey_response::Column::SubmittedAt)
         .all(&d.db)
         .await?;
+    let threads = conversation::Entity::scoped(t)
+        .filter(conversation::Column::ClientId.eq(id.0))
+        .order_by_asc(conversation::Column::CreatedAt)
+        .all(&d.db)
+        .await?;
+    let mut conversations = Vec::new();
+    for thread in threads {
+        let messages = message::Entity::scoped(t)
+            .filter(message::Column::ConversationId.eq(thread.id))
+            .order_by_asc(message::Column::SentAt)
+            .all(&d.db)
+            .await?;
+        conversations.push(json!({
+            "id": thread.id, "channel": thread.channel, "with": thread.channel_identifier,
+            "status": thread.status, "createdAt": thread.created_at,
+            "messages": messages.iter().map(|m| json!({
+                "direction": m.direction, "author": m.author_kind, "body": m.body, "sentAt": m.sent_at,
+            })).collect::<Vec<_>>(),
+        }));
+    }
     let timeline = timeline_event::Entity::scoped(t)
         .filter(timeline_event::Column::ClientId.eq(id.0))
         .order_by_asc(timeline_event::Column::OccurredAt)
@@ -424,7 +475,7 @@ pub async fn export(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<Val
         "surveyResponses": surveys.iter().map(|s| json!({
             "survey": s.survey, "score": s.score, "answers": s.answers, "submittedAt": s.submitted_at,
         })).collect::<Vec<_>>(),
-        "conversations": [],
+        "conversations": conversations,
         "timeline": timeline.iter().map(|e| json!({
             "kind": e.kind, "actor": e.actor_name, "payload": e.payload, "occurredAt": e.occurred_at,
         })).collect::<Vec<_>>(),
