@@ -343,6 +343,12 @@ pub async fn send(
     author_kind: AuthorKind,
 ) -> DomainResult<message::Model> {
     actor.require(Role::Agent)?;
+    if author_kind == AuthorKind::Customer {
+        return Err(DomainError::invalid(
+            "authorKind",
+            "customers' messages arrive through webhooks",
+        ));
+    }
     let body = clean_body(body)?;
     let txn = d.begin_write().await?;
     let thread = get_in(&txn, actor.tenant, conversation).await?;
@@ -520,7 +526,6 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
             tenant,
             DomainEvent::ClientChanged {
                 client_id: ClientId(client),
-                version: 0,
             },
         );
     }
@@ -583,7 +588,6 @@ pub async fn link(
         actor.tenant,
         DomainEvent::ClientChanged {
             client_id: ClientId(target.id),
-            version: target.version,
         },
     );
     Ok(thread)

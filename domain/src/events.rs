@@ -11,10 +11,8 @@ use tokio::sync::broadcast;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DomainEvent {
-    ClientChanged {
-        client_id: ClientId,
-        version: i64,
-    },
+    /// Something about the client changed; subscribers load what they show.
+    ClientChanged { client_id: ClientId },
     MessageAdded {
         conversation_id: uuid::Uuid,
         client_id: Option<ClientId>,
@@ -75,8 +73,7 @@ mod tests {
 
     fn changed(n: i64) -> DomainEvent {
         DomainEvent::ClientChanged {
-            client_id: ClientId(uuid::Uuid::nil()),
-            version: n,
+            client_id: ClientId(uuid::Uuid::from_u128(n as u128)),
         }
     }
 

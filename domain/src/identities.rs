@@ -253,11 +253,9 @@ pub async fn add(
         "manual",
     )
     .await?;
-    let changed = if primary {
-        sync_column(&txn, actor.tenant, &row, input.kind, Some(value.clone())).await?
-    } else {
-        None
-    };
+    if primary {
+        sync_column(&txn, actor.tenant, &row, input.kind, Some(value.clone())).await?;
+    }
     timeline::record(
         &txn,
         actor.tenant,
@@ -271,7 +269,7 @@ pub async fn add(
         .await?
         .ok_or_else(|| DomainError::not_found("identity"))?;
     txn.commit().await?;
-    publish_change(d, actor.tenant, client, changed.as_ref().unwrap_or(&row));
+    publish_change(d, actor.tenant, client);
     Ok(identity)
 }
 
@@ -319,18 +317,13 @@ pub async fn remove(d: &Domain, actor: &Actor, identity: Uuid) -> DomainResult<c
     )
     .await?;
     txn.commit().await?;
-    publish_change(d, actor.tenant, client, &current);
+    publish_change(d, actor.tenant, client);
     Ok(current)
 }
 
-fn publish_change(d: &Domain, tenant: TenantId, client: ClientId, row: &client::Model) {
-    d.events.publish(
-        tenant,
-        DomainEvent::ClientChanged {
-            client_id: client,
-            version: row.version,
-        },
-    );
+fn publish_change(d: &Domain, tenant: TenantId, client: ClientId) {
+    d.events
+        .publish(tenant, DomainEvent::ClientChanged { client_id: client });
 }
 
 #[cfg(test)]

@@ -53,12 +53,6 @@ impl Domain {
         }
     }
 
-    /// Replaces how outbound messages are delivered.
-    pub fn with_sender(mut self, sender: Arc<dyn conversations::MessageSender>) -> Self {
-        self.sender = sender;
-        self
-    }
-
     /// Starts a write transaction. Every change goes through one, so a request that is
     /// cancelled (time limit, client gone) leaves nothing half-written. On SQLite it takes the
     /// write lock at `BEGIN`, so it waits for other writers instead of failing half-way.

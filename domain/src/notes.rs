@@ -36,7 +36,7 @@ async fn finish(
     kind: TimelineKind,
     payload: Value,
 ) -> DomainResult<()> {
-    let saved = touch(&txn, actor, client).await?;
+    touch(&txn, actor, client).await?;
     timeline::record(
         &txn,
         actor.tenant,
@@ -49,10 +49,7 @@ async fn finish(
     txn.commit().await?;
     d.events.publish(
         actor.tenant,
-        DomainEvent::ClientChanged {
-            client_id: client,
-            version: saved.version,
-        },
+        DomainEvent::ClientChanged { client_id: client },
     );
     Ok(())
 }

@@ -135,11 +135,6 @@ pub async fn of_clients(
     Ok(out)
 }
 
-pub async fn get(d: &Domain, actor: &Actor, client: ClientId) -> DomainResult<Preferences> {
-    let row = resolve(&d.db, actor.tenant, client).await?;
-    load(&d.db, actor.tenant, ClientId(row.id)).await
-}
-
 /// Replaces a client's preferences (agents).
 pub async fn set(
     d: &Domain,
@@ -184,7 +179,7 @@ pub async fn set(
         )
         .exec_without_returning(&txn)
         .await?;
-    let saved = write_row(&txn, actor.tenant, &current, current.clone()).await?;
+    write_row(&txn, actor.tenant, &current, current.clone()).await?;
     timeline::record(
         &txn,
         actor.tenant,
@@ -197,10 +192,7 @@ pub async fn set(
     txn.commit().await?;
     d.events.publish(
         actor.tenant,
-        DomainEvent::ClientChanged {
-            client_id: client,
-            version: saved.version,
-        },
+        DomainEvent::ClientChanged { client_id: client },
     );
     Ok(next)
 }

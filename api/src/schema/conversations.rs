@@ -1,8 +1,9 @@
 //! Conversations and messages over GraphQL, and the `messageAdded` subscription.
 
 use super::clients::types::{Client, connection};
-use super::{actor, domain, parse_id};
-use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
+use super::loaders::{ClientLoader, loader};
+use super::{actor, domain, event_stream, parse_id};
+use crate::error::{ApiError, ApiResult};
 use async_graphql::connection::{Connection, EmptyFields};
 use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
@@ -10,29 +11,14 @@ use clientele_domain::entities::{conversation as thread, message};
 use clientele_domain::pagination::PageArgs;
 use clientele_domain::{ClientId, DomainEvent, channels, clients, conversations};
 use futures_util::Stream;
-use tokio::sync::broadcast::error::RecvError;
 
-macro_rules! mirror {
-    ($(#[$doc:meta])* $name:ident = $db:path { $($variant:ident),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-        pub enum $name { $($variant),* }
-        impl From<$db> for $name {
-            fn from(v: $db) -> Self { match v { $(<$db>::$variant => $name::$variant),* } }
-        }
-        impl From<$name> for $db {
-            fn from(v: $name) -> Self { match v { $($name::$variant => <$db>::$variant),* } }
-        }
-    };
-}
-
-mirror!(
+mirror_enum!(
     /// The channel a conversation happens on.
     ConversationChannel = thread::Channel { Email, Sms, Chat, Voice, Whatsapp, Telegram, Facebook, Zalo, Web }
 );
-mirror!(ConversationStatus = thread::ConversationStatus { Active, Closed });
-mirror!(MessageDirection = message::Direction { Inbound, Outbound });
-mirror!(
+mirror_enum!(ConversationStatus = thread::ConversationStatus { Active, Closed });
+mirror_enum!(MessageDirection = message::Direction { Inbound, Outbound });
+mirror_enum!(
     AuthorKind = message::AuthorKind {
         Customer,
         Ai,
@@ -82,12 +68,11 @@ impl Conversation {
     }
     /// The linked client, once matched.
     async fn client(&self, ctx: &Context<'_>) -> ApiResult<Option<Client>> {
-        match self.0.client_id {
-            None => Ok(None),
-            Some(id) => Ok(Some(Client(
-                clients::get(domain(ctx), actor(ctx)?, ClientId(id)).await?,
-            ))),
-        }
+        let Some(id) = self.0.client_id else {
+            return Ok(None);
+        };
+        let loader = loader::<ClientLoader>(ctx)?;
+        Ok(loader.load_one(id).await?.map(Client))
     }
     /// Messages, oldest first (`last: 20` for the latest twenty).
     #[graphql(
@@ -251,12 +236,6 @@ impl ConversationMutation {
     ) -> ApiResult<Message> {
         let id = parse_id("conversationId", &conversation_id)?;
         let kind = author_kind.unwrap_or(AuthorKind::Agent);
-        if kind == AuthorKind::Customer {
-            return Err(ApiError::bad_input(
-                "authorKind",
-                "customers' messages arrive through webhooks",
-            ));
-        }
         Ok(Message(
             conversations::send(domain(ctx), actor(ctx)?, id, &body, kind.into()).await?,
         ))
@@ -309,42 +288,22 @@ impl ConversationSubscription {
             None => None,
         };
         let rx = domain.events.subscribe(actor.tenant);
-        Ok(futures_util::stream::unfold(Some(rx), move |rx| {
-            let (domain, actor) = (domain.clone(), actor.clone());
-            async move {
-                let mut rx = rx?;
-                loop {
-                    match rx.recv().await {
-                        Ok(DomainEvent::MessageAdded {
-                            conversation_id,
-                            client_id,
-                            message_id,
-                        }) => {
-                            if conversation.is_some_and(|c| c != conversation_id)
-                                || client.is_some_and(|c| client_id.map(|x| x.0) != Some(c))
-                            {
-                                continue;
-                            }
-                            let item = conversations::message(&domain, &actor, message_id)
-                                .await
-                                .map(Message)
-                                .map_err(ApiError::from);
-                            return Some((item, Some(rx)));
-                        }
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(missed)) => {
-                            let error = ApiError(coded(
-                                RATE_LIMITED,
-                                format!(
-                                    "this subscriber fell behind and missed {missed} events; resubscribe and reload"
-                                ),
-                            ));
-                            return Some((Err(error), None));
-                        }
-                        Err(RecvError::Closed) => return None,
-                    }
-                }
+        Ok(event_stream(rx, move |event| match event {
+            DomainEvent::MessageAdded {
+                conversation_id,
+                client_id,
+                message_id,
+            } if conversation.is_none_or(|c| c == conversation_id)
+                && client.is_none_or(|c| client_id.map(|x| x.0) == Some(c)) =>
+            {
+                let (domain, actor) = (domain.clone(), actor.clone());
+                Some(async move {
+                    Ok(Message(
+                        conversations::message(&domain, &actor, message_id).await?,
+                    ))
+                })
             }
+            _ => None,
         }))
     }
 }

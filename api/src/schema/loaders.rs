@@ -2,9 +2,9 @@
 
 use crate::error::ApiError;
 use async_graphql::dataloader::{DataLoader, Loader};
-use clientele_domain::entities::{client_identity, client_note, meeting, survey_response};
+use clientele_domain::entities::{client, client_identity, client_note, meeting, survey_response};
 use clientele_domain::preferences::{self, Preferences};
-use clientele_domain::{Domain, TenantId, identities, notes};
+use clientele_domain::{Domain, TenantId, clients, identities, notes};
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -56,6 +56,21 @@ client_loader!(
     SurveyLoader, survey_response::Model, |d, t, keys| notes::surveys_of(d, t, keys)
 );
 
+/// Clients by id (merged ids lead to the surviving client).
+pub struct ClientLoader {
+    pub domain: Domain,
+    pub tenant: TenantId,
+}
+
+impl Loader<Uuid> for ClientLoader {
+    type Value = client::Model;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(clients::get_many(&self.domain, self.tenant, keys).await?)
+    }
+}
+
 /// Communication preferences by client.
 pub struct PreferencesLoader {
     pub domain: Domain,
@@ -69,6 +84,20 @@ impl Loader<Uuid> for PreferencesLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         Ok(preferences::of_clients(&self.domain, self.tenant, keys).await?)
     }
+}
+
+/// This request's loader of `T`. Loaders are attached to every authenticated request; a
+/// missing one is an internal error, never a panic.
+pub fn loader<'a, T: Send + Sync + 'static>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> crate::error::ApiResult<&'a DataLoader<T>> {
+    ctx.data_opt::<DataLoader<T>>().ok_or_else(|| {
+        tracing::error!(loader = std::any::type_name::<T>(), "data loader missing");
+        ApiError(crate::error::coded(
+            crate::error::INTERNAL,
+            "internal error",
+        ))
+    })
 }
 
 /// Adds this request's loaders to its data.
@@ -85,6 +114,7 @@ pub fn attach(data: &mut async_graphql::Data, domain: &Domain, tenant: TenantId)
         )*};
     }
     add!(
+        ClientLoader,
         IdentityLoader,
         NoteLoader,
         MeetingLoader,

@@ -1,5 +1,26 @@
 //! The GraphQL schema: thin resolvers that parse, call one domain function and map the result.
 
+/// A GraphQL enum mirroring a domain enum variant for variant, with conversions both ways.
+macro_rules! mirror_enum {
+    ($(#[$doc:meta])* $name:ident = $db:path { $($variant:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+        pub enum $name { $($variant),* }
+
+        impl From<$db> for $name {
+            fn from(v: $db) -> Self {
+                match v { $(<$db>::$variant => $name::$variant),* }
+            }
+        }
+
+        impl From<$name> for $db {
+            fn from(v: $name) -> Self {
+                match v { $($name::$variant => <$db>::$variant),* }
+            }
+        }
+    };
+}
+
 mod audit;
 pub mod clients;
 pub mod conversations;
@@ -8,10 +29,13 @@ mod me;
 mod preferences;
 
 use crate::auth::AuthError;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
 use crate::limits::QueryLimits;
 use async_graphql::{Context, ID, MergedObject, MergedSubscription, Schema, SchemaBuilder};
+use clientele_domain::DomainEvent;
 use clientele_domain::{Actor, Domain};
+use futures_util::Stream;
+use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 #[derive(MergedObject, Default)]
@@ -110,6 +134,43 @@ pub(crate) fn actor<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Actor> {
 
 pub(crate) fn domain<'a>(ctx: &'a Context<'_>) -> &'a Domain {
     ctx.data_unchecked::<Domain>()
+}
+
+/// A subscription's stream over the tenant's events: `select` picks the events it wants and
+/// loads what to send. A subscriber that falls more than the channel capacity behind gets one
+/// `RATE_LIMITED` error and the stream ends; it never slows publishers or other subscribers.
+pub(crate) fn event_stream<T, F, Fut>(
+    rx: broadcast::Receiver<DomainEvent>,
+    select: F,
+) -> impl Stream<Item = ApiResult<T>> + use<T, F, Fut>
+where
+    T: Send + 'static,
+    F: Fn(DomainEvent) -> Option<Fut> + Send + 'static,
+    Fut: Future<Output = ApiResult<T>> + Send,
+{
+    futures_util::stream::unfold((Some(rx), select), |(rx, select)| async move {
+        let mut rx = rx?;
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    if let Some(load) = select(event) {
+                        let item = load.await;
+                        return Some((item, (Some(rx), select)));
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    let error = ApiError(coded(
+                        RATE_LIMITED,
+                        format!(
+                            "this subscriber fell behind and missed {missed} events; resubscribe and reload"
+                        ),
+                    ));
+                    return Some((Err(error), (None, select)));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    })
 }
 
 /// Reads an `ID` argument as a UUID; a malformed id is bad input naming `field`.

@@ -788,7 +788,6 @@ async fn write_batch(
             tenant,
             DomainEvent::ClientChanged {
                 client_id: ClientId(c.id),
-                version: c.version,
             },
         );
     }
@@ -797,7 +796,6 @@ async fn write_batch(
             tenant,
             DomainEvent::ClientChanged {
                 client_id: ClientId(after.id),
-                version: after.version + 1,
             },
         );
     }

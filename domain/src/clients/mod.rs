@@ -195,7 +195,6 @@ fn publish(d: &Domain, tenant: TenantId, row: &client::Model) {
         tenant,
         DomainEvent::ClientChanged {
             client_id: ClientId(row.id),
-            version: row.version,
         },
     );
 }
@@ -278,6 +277,29 @@ pub async fn update(
 /// tombstones) are returned too, marked as such.
 pub async fn get(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<client::Model> {
     resolve(&d.db, actor.tenant, id).await
+}
+
+/// Several clients by id in one query (for DataLoaders); merged ids lead to the surviving
+/// client, like [`get`].
+pub async fn get_many(
+    d: &Domain,
+    tenant: TenantId,
+    ids: &[uuid::Uuid],
+) -> DomainResult<std::collections::HashMap<uuid::Uuid, client::Model>> {
+    let mut out = std::collections::HashMap::new();
+    let rows = client::Entity::scoped(tenant)
+        .filter(client::Column::Id.is_in(ids.iter().copied()))
+        .all(&d.db)
+        .await?;
+    for row in rows {
+        let id = row.id;
+        let row = match row.merged_into_id {
+            None => row,
+            Some(_) => resolve(&d.db, tenant, ClientId(id)).await?,
+        };
+        out.insert(id, row);
+    }
+    Ok(out)
 }
 
 pub(crate) async fn resolve(

@@ -3,9 +3,9 @@
 use super::parse_client_id;
 use super::types::Client;
 use crate::error::{ApiError, ApiResult};
+use crate::schema::loaders::{ClientLoader, loader};
 use crate::schema::{actor, domain};
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
-use clientele_domain::ClientId;
 use clientele_domain::clients::merge;
 
 /// Clients that are probably the same person.
@@ -14,13 +14,14 @@ pub struct DuplicateCandidate(merge::DuplicateCandidate);
 #[Object]
 impl DuplicateCandidate {
     async fn clients(&self, ctx: &Context<'_>) -> ApiResult<Vec<Client>> {
-        let mut out = Vec::new();
-        for id in &self.0.client_ids {
-            out.push(Client(
-                clientele_domain::clients::get(domain(ctx), actor(ctx)?, ClientId(*id)).await?,
-            ));
-        }
-        Ok(out)
+        let loader = loader::<ClientLoader>(ctx)?;
+        let found = loader.load_many(self.0.client_ids.iter().copied()).await?;
+        Ok(self
+            .0
+            .client_ids
+            .iter()
+            .filter_map(|id| found.get(id).cloned().map(Client))
+            .collect())
     }
     /// `same_external_id`, `same_email`, `same_name_same_company`, `same_name`.
     async fn rule(&self) -> &str {

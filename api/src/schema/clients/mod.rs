@@ -5,8 +5,8 @@ pub mod inputs;
 pub mod merge;
 pub mod types;
 
-use super::{actor, domain, parse_id};
-use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
+use super::{actor, domain, event_stream, parse_id};
+use crate::error::{ApiError, ApiResult};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, ID, Json, Object, SimpleObject, Subscription};
 use clientele_domain::clients::{self, BulkSelection};
@@ -17,7 +17,6 @@ use clientele_domain::pagination::PageArgs;
 use clientele_domain::{ClientId, DomainEvent};
 use futures_util::Stream;
 use inputs::*;
-use tokio::sync::broadcast::error::RecvError;
 use types::*;
 use uuid::Uuid;
 
@@ -316,33 +315,12 @@ impl ClientSubscription {
         let domain = domain(ctx).clone();
         let id = ClientId(clients::get(&domain, &actor, id).await?.id);
         let rx = domain.events.subscribe(actor.tenant);
-        Ok(futures_util::stream::unfold(Some(rx), move |rx| {
-            let (domain, actor) = (domain.clone(), actor.clone());
-            async move {
-                let mut rx = rx?;
-                loop {
-                    match rx.recv().await {
-                        Ok(DomainEvent::ClientChanged { client_id, .. }) if client_id == id => {
-                            let item = clients::get(&domain, &actor, id)
-                                .await
-                                .map(Client)
-                                .map_err(ApiError::from);
-                            return Some((item, Some(rx)));
-                        }
-                        Ok(_) => continue,
-                        Err(RecvError::Lagged(missed)) => {
-                            let error = ApiError(coded(
-                                RATE_LIMITED,
-                                format!(
-                                    "this subscriber fell behind and missed {missed} events; resubscribe and reload"
-                                ),
-                            ));
-                            return Some((Err(error), None));
-                        }
-                        Err(RecvError::Closed) => return None,
-                    }
-                }
+        Ok(event_stream(rx, move |event| match event {
+            DomainEvent::ClientChanged { client_id } if client_id == id => {
+                let (domain, actor) = (domain.clone(), actor.clone());
+                Some(async move { Ok(Client(clients::get(&domain, &actor, id).await?)) })
             }
+            _ => None,
         }))
     }
 }

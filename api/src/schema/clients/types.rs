@@ -2,11 +2,10 @@
 
 use crate::error::ApiResult;
 use crate::schema::loaders::{
-    IdentityLoader, MeetingLoader, NoteLoader, PreferencesLoader, SurveyLoader,
+    IdentityLoader, MeetingLoader, NoteLoader, PreferencesLoader, SurveyLoader, loader,
 };
 use crate::schema::{actor, domain};
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use clientele_domain::ClientId;
@@ -17,26 +16,6 @@ use clientele_domain::entities::{
 };
 use clientele_domain::pagination::{Page, PageArgs};
 use clientele_domain::timeline;
-
-macro_rules! mirror_enum {
-    ($(#[$doc:meta])* $name:ident = $db:path { $($variant:ident),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
-        pub enum $name { $($variant),* }
-
-        impl From<$db> for $name {
-            fn from(v: $db) -> Self {
-                match v { $(<$db>::$variant => $name::$variant),* }
-            }
-        }
-
-        impl From<$name> for $db {
-            fn from(v: $name) -> Self {
-                match v { $($name::$variant => <$db>::$variant),* }
-            }
-        }
-    };
-}
 
 mirror_enum!(
     /// Where a client record came from.
@@ -237,7 +216,7 @@ impl Client {
 
     /// Emails, phones, chat sessions and platform ids, primary first.
     async fn identities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Identity>> {
-        let loader = ctx.data_unchecked::<DataLoader<IdentityLoader>>();
+        let loader = loader::<IdentityLoader>(ctx)?;
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -249,7 +228,7 @@ impl Client {
 
     /// Authored notes, newest first.
     async fn notes(&self, ctx: &Context<'_>) -> ApiResult<Vec<Note>> {
-        let loader = ctx.data_unchecked::<DataLoader<NoteLoader>>();
+        let loader = loader::<NoteLoader>(ctx)?;
         Ok(loader
             .load_one(self.0.id)
             .await?
@@ -261,13 +240,13 @@ impl Client {
 
     /// Meetings, latest first.
     async fn meetings(&self, ctx: &Context<'_>) -> ApiResult<Vec<Meeting>> {
-        let loader = ctx.data_unchecked::<DataLoader<MeetingLoader>>();
+        let loader = loader::<MeetingLoader>(ctx)?;
         let list = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(list.into_iter().map(Meeting).collect())
     }
 
     async fn survey_responses(&self, ctx: &Context<'_>) -> ApiResult<Vec<SurveyResponse>> {
-        let loader = ctx.data_unchecked::<DataLoader<SurveyLoader>>();
+        let loader = loader::<SurveyLoader>(ctx)?;
         let list = loader.load_one(self.0.id).await?.unwrap_or_default();
         Ok(list.into_iter().map(SurveyResponse).collect())
     }
@@ -277,7 +256,7 @@ impl Client {
         &self,
         ctx: &Context<'_>,
     ) -> ApiResult<crate::schema::preferences::Preferences> {
-        let loader = ctx.data_unchecked::<DataLoader<PreferencesLoader>>();
+        let loader = loader::<PreferencesLoader>(ctx)?;
         Ok(loader.load_one(self.0.id).await?.unwrap_or_default().into())
     }
 
