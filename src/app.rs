@@ -5,10 +5,13 @@ use crate::db;
 use anyhow::Context;
 use base64::Engine;
 use clientele_api::{HttpConfig, Tokens};
+use clientele_domain::conversations::MessageSender;
 use clientele_domain::tenants::{self, NewTenant};
-use clientele_domain::{Domain, DomainError, InProcessBus, Role, TenantId, instance};
+use clientele_domain::{
+    Domain, DomainError, EventBus, InProcessBus, PgBus, Role, TenantId, instance,
+};
 use rand::RngCore;
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
@@ -137,12 +140,38 @@ impl RunningApp {
     }
 }
 
+/// On PostgreSQL, events travel between replicas through LISTEN/NOTIFY; a SQLite database
+/// has one process, and an in-process bus serves.
+async fn event_bus(db: &DatabaseConnection, buffer: usize) -> anyhow::Result<Arc<dyn EventBus>> {
+    Ok(match db.get_database_backend() {
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool().clone();
+            PgBus::start(pool, buffer)
+                .await
+                .context("cannot listen for events on PostgreSQL")?
+        }
+        _ => Arc::new(InProcessBus::new(buffer)),
+    })
+}
+
 /// Opens the database, migrates, bootstraps, binds `config.bind` and serves.
 pub async fn start(config: &Config) -> anyhow::Result<RunningApp> {
+    start_with(config, None).await
+}
+
+/// [`start`], with outbound messages handed to `sender` instead of the log.
+pub async fn start_with(
+    config: &Config,
+    sender: Option<Arc<dyn MessageSender>>,
+) -> anyhow::Result<RunningApp> {
     let db = open_database(config).await?;
     let tokens = tokens(config, &db).await?;
     let first_start = bootstrap(config, &db, &tokens).await?;
-    let domain = Domain::new(db, Arc::new(InProcessBus::new(config.subscriber_buffer)));
+    let events = event_bus(&db, config.subscriber_buffer).await?;
+    let mut domain = Domain::new(db, events);
+    if let Some(sender) = sender {
+        domain.sender = sender;
+    }
     let schema = clientele_api::schema::build(domain.clone(), config.limits);
     let router = clientele_api::router(
         schema,

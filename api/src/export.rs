@@ -1,5 +1,6 @@
-//! `GET /exports/clients.csv`: the client list as CSV, streamed at constant memory. Filters
-//! are query parameters (lists comma-separated), as in the GraphQL `ClientFilter`.
+//! `GET /exports/clients.csv` and `GET /exports/conversations.csv`: the lists as CSV, streamed
+//! at constant memory. Filters are query parameters (lists comma-separated), as in the GraphQL
+//! `ClientFilter` and `ConversationFilter`.
 
 use crate::auth::Tokens;
 use axum::body::Body;
@@ -8,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use clientele_domain::clients::ClientFilter;
 use clientele_domain::clients::csv_io;
-use clientele_domain::{Domain, DomainError};
-use futures_util::TryStreamExt;
+use clientele_domain::conversations::list::{self as conversation_list, ConversationFilter};
+use clientele_domain::{Actor, Domain, DomainError, DomainResult};
+use futures_util::{Stream, TryStreamExt};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -84,12 +86,43 @@ fn problem(status: StatusCode, code: &str, message: impl Into<String>) -> Respon
     (status, axum::Json(body)).into_response()
 }
 
-pub async fn clients_csv(
-    domain: Domain,
+#[derive(Deserialize, Default, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConversationExportParams {
+    search: Option<String>,
+    channels: Option<String>,
+    statuses: Option<String>,
+    active_after: Option<DateTime<Utc>>,
+    active_before: Option<DateTime<Utc>>,
+    has_client: Option<bool>,
+}
+
+impl ConversationExportParams {
+    fn filter(&self) -> Result<ConversationFilter, String> {
+        Ok(ConversationFilter {
+            search: self.search.clone(),
+            channels: enums("channels", &self.channels)?,
+            statuses: enums("statuses", &self.statuses)?,
+            active_after: self.active_after,
+            active_before: self.active_before,
+            has_client: self.has_client,
+        })
+    }
+}
+
+/// Authenticates, reads the filter from the query string, and streams what `export` makes.
+async fn csv_response<P, F, S>(
+    what: &str,
     tokens: Tokens,
     headers: HeaderMap,
     query: Option<&str>,
-) -> Response {
+    filter: impl FnOnce(&P) -> Result<F, String>,
+    export: impl FnOnce(Actor, F) -> DomainResult<S>,
+) -> Response
+where
+    P: DeserializeOwned,
+    S: Stream<Item = DomainResult<bytes::Bytes>> + Send + 'static,
+{
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -97,27 +130,26 @@ pub async fn clients_csv(
         Ok(actor) => actor,
         Err(e) => return problem(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", e.to_string()),
     };
-    let params: ExportParams = match serde_urlencoded::from_str(query.unwrap_or_default()) {
+    let params: P = match serde_urlencoded::from_str(query.unwrap_or_default()) {
         Ok(p) => p,
         Err(e) => return problem(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", e.to_string()),
     };
-    let filter = match params.filter() {
+    let filter = match filter(&params) {
         Ok(f) => f,
         Err(m) => return problem(StatusCode::BAD_REQUEST, "BAD_USER_INPUT", m),
     };
-    match csv_io::export(domain, actor, filter) {
+    match export(actor, filter) {
         Ok(stream) => {
-            let stream = stream.map_err(|e| {
-                tracing::error!(error = %e, "client export failed part-way");
+            let what_failed = what.to_string();
+            let stream = stream.map_err(move |e| {
+                tracing::error!(error = %e, export = %what_failed, "export failed part-way");
                 std::io::Error::other("export failed")
             });
+            let disposition = format!("attachment; filename=\"{what}.csv\"");
             (
                 [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                    (
-                        header::CONTENT_DISPOSITION,
-                        "attachment; filename=\"clients.csv\"",
-                    ),
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, disposition),
                 ],
                 Body::from_stream(stream),
             )
@@ -130,7 +162,7 @@ pub async fn clients_csv(
             format!("{field}: {message}"),
         ),
         Err(e) => {
-            tracing::error!(error = %e, "client export failed");
+            tracing::error!(error = %e, export = %what, "export failed");
             problem(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "INTERNAL",
@@ -138,4 +170,38 @@ pub async fn clients_csv(
             )
         }
     }
+}
+
+pub async fn clients_csv(
+    domain: Domain,
+    tokens: Tokens,
+    headers: HeaderMap,
+    query: Option<&str>,
+) -> Response {
+    csv_response(
+        "clients",
+        tokens,
+        headers,
+        query,
+        ExportParams::filter,
+        |actor, filter| csv_io::export(domain, actor, filter),
+    )
+    .await
+}
+
+pub async fn conversations_csv(
+    domain: Domain,
+    tokens: Tokens,
+    headers: HeaderMap,
+    query: Option<&str>,
+) -> Response {
+    csv_response(
+        "conversations",
+        tokens,
+        headers,
+        query,
+        ConversationExportParams::filter,
+        |actor, filter| conversation_list::export(domain, actor, filter),
+    )
+    .await
 }

@@ -46,6 +46,7 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/exports/clients.csv", get(export_clients))
+        .route("/exports/conversations.csv", get(export_conversations))
         .route("/webhooks/{provider}", post(receive_webhook))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -125,6 +126,12 @@ async fn receive_webhook(
 async fn export_clients(State(state): State<AppState>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     crate::export::clients_csv(state.domain, state.tokens, parts.headers, parts.uri.query()).await
+}
+
+async fn export_conversations(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    crate::export::conversations_csv(state.domain, state.tokens, parts.headers, parts.uri.query())
+        .await
 }
 
 fn authenticate(tokens: &Tokens, headers: &HeaderMap) -> Auth {

@@ -27,7 +27,7 @@ pub use actor::{Actor, Role};
 pub use clientele_entities as entities;
 pub use clientele_entities::{ClientId, TenantId};
 pub use error::{DomainError, DomainResult};
-pub use events::{DomainEvent, EventBus, InProcessBus};
+pub use events::{DomainEvent, EventBus, InProcessBus, PgBus};
 
 use sea_orm::{
     DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode, TransactionOptions,

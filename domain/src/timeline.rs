@@ -85,6 +85,26 @@ pub async fn list(
     }))
 }
 
+/// A client's events that occurred at or after `from`, oldest first (at most `limit`): what
+/// a live timeline loads when it hears that the client changed.
+pub async fn since(
+    d: &Domain,
+    actor: &Actor,
+    client: ClientId,
+    from: chrono::DateTime<chrono::Utc>,
+    limit: u64,
+) -> DomainResult<Vec<timeline_event::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(timeline_event::Entity::scoped(actor.tenant)
+        .filter(timeline_event::Column::ClientId.eq(client.0))
+        .filter(timeline_event::Column::OccurredAt.gte(from))
+        .order_by_asc(timeline_event::Column::OccurredAt)
+        .order_by_asc(timeline_event::Column::Id)
+        .limit(limit)
+        .all(&d.db)
+        .await?)
+}
+
 /// Every funnel-stage change of a client, oldest first, with who made it.
 pub async fn funnel_history(
     d: &Domain,

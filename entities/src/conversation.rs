@@ -25,6 +25,8 @@ pub struct Model {
     /// The name the sender gave the provider, if any.
     pub contact_name: Option<String>,
     pub last_message_at: Option<DateTimeUtc>,
+    /// The last message, or the start for a thread without messages: what lists sort on.
+    pub activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,7 @@ pub mod client_identity;
 pub mod client_note;
 pub mod client_preference;
 pub mod conversation;
+pub mod duplicate_suggestion;
 pub mod ids;
 pub mod instance_setting;
 pub mod json;

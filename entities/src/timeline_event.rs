@@ -69,6 +69,9 @@ pub enum TimelineKind {
     ConversationStarted,
     #[sea_orm(string_value = "message")]
     Message,
+    /// A linked conversation's status, AI guide or sensitivity override changed.
+    #[sea_orm(string_value = "conversation_updated")]
+    ConversationUpdated,
     #[sea_orm(string_value = "crm_synced")]
     CrmSynced,
 }

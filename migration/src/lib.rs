@@ -7,6 +7,8 @@ mod m20261122_000001_tenants_and_clients;
 mod m20261122_000002_client_record;
 mod m20261122_000003_conversations;
 mod m20261122_000004_client_list_indexes;
+mod m20261122_000005_conversation_activity;
+mod m20261205_000006_duplicate_suggestions;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_client_record::Migration),
             Box::new(m20261122_000003_conversations::Migration),
             Box::new(m20261122_000004_client_list_indexes::Migration),
+            Box::new(m20261122_000005_conversation_activity::Migration),
+            Box::new(m20261205_000006_duplicate_suggestions::Migration),
         ]
     }
 }

@@ -5,9 +5,9 @@ use clientele_api::webhooks::signature;
 use clientele_domain::Role;
 use serde_json::{Value, json};
 
-const SECRET: &str = "generic-webhook-secret-for-tests";
+pub(crate) const SECRET: &str = "generic-webhook-secret-for-tests";
 
-async fn add_channel(
+pub(crate) async fn add_channel(
     app: &TestApp,
     admin: &str,
     provider: &str,
@@ -23,7 +23,7 @@ async fn add_channel(
     .await;
 }
 
-async fn post_generic(app: &TestApp, body: &Value, secret: &str) -> reqwest::Response {
+pub(crate) async fn post_generic(app: &TestApp, body: &Value, secret: &str) -> reqwest::Response {
     let raw = body.to_string();
     let now = chrono::Utc::now().timestamp();
     app.http
@@ -39,7 +39,7 @@ async fn post_generic(app: &TestApp, body: &Value, secret: &str) -> reqwest::Res
         .unwrap()
 }
 
-fn sms(to: &str, id: &str, from: &str, text: &str) -> Value {
+pub(crate) fn sms(to: &str, id: &str, from: &str, text: &str) -> Value {
     json!({ "id": id, "channel": "sms", "from": from, "to": to, "text": text })
 }
 

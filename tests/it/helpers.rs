@@ -2,11 +2,13 @@
 
 use clientele::app::{self, RunningApp};
 use clientele::config::Config;
+use clientele_domain::conversations::MessageSender;
 use clientele_domain::entities::tenant;
 use clientele_domain::tenants::{self, NewTenant};
 use clientele_domain::{Domain, Role, TenantId};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::time::Duration;
 use tempfile::TempDir;
 use tokio::sync::OnceCell;
@@ -112,15 +114,20 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let (db_url, dir) = match postgres_server() {
+    let (db_url, dir) = test_database().await;
+    spawn_app_on(&db_url, dir, adjust).await
+}
+
+/// The database tests use: the shared PostgreSQL test database, or a new SQLite file.
+pub async fn test_database() -> (String, Option<TempDir>) {
+    match postgres_server() {
         Some(server) => (shared_postgres(&server).await, None),
         None => {
             let dir = tempfile::tempdir().expect("tempdir");
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
             (url, Some(dir))
         }
-    };
-    spawn_app_on(&db_url, dir, adjust).await
+    }
 }
 
 pub async fn spawn_app_on(
@@ -128,9 +135,19 @@ pub async fn spawn_app_on(
     dir: Option<TempDir>,
     adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
+    spawn_app_sending(db_url, dir, adjust, None).await
+}
+
+/// An app whose outbound messages go to `sender`.
+pub async fn spawn_app_sending(
+    db_url: &str,
+    dir: Option<TempDir>,
+    adjust: impl FnOnce(&mut Config),
+    sender: Option<Arc<dyn MessageSender>>,
+) -> TestApp {
     let mut config = test_config(db_url);
     adjust(&mut config);
-    let app = app::start(&config).await.expect("start app");
+    let app = app::start_with(&config, sender).await.expect("start app");
     TestApp {
         addr: app.addr,
         http: reqwest::Client::new(),

@@ -8,6 +8,7 @@ mod binary;
 mod client_ops;
 mod client_record;
 mod clients;
+mod conversation_list;
 mod conversations;
 mod csv;
 mod health;

@@ -253,3 +253,180 @@ async fn message_added_reaches_only_the_tenants_own_subscribers() {
         "tenant B's message leaked: {event}"
     );
 }
+
+/// Delivers SMS to `inbox` until `socket` yields a message: a subscription starts a moment
+/// after `subscribe` is sent, and there is no acknowledgement to wait for.
+async fn deliver_until_event(app: &TestApp, socket: &mut Socket, inbox: &str, from: &str) -> Value {
+    use clientele_api::webhooks::signature;
+    for n in 0..50 {
+        let raw = json!({ "id": format!("{from}-{n}-{}", uuid::Uuid::new_v4()), "channel": "sms", "from": from, "to": inbox, "text": format!("message {n}") }).to_string();
+        let now = chrono::Utc::now().timestamp();
+        let status = app
+            .http
+            .post(app.url("/webhooks/generic"))
+            .header(
+                signature::GENERIC_SIGNATURE_HEADER,
+                signature::sign_generic(b"s3cret-s3cret", now, raw.as_bytes()),
+            )
+            .body(raw)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 200);
+        if let Ok(message) = tokio::time::timeout(Duration::from_millis(200), next(socket)).await {
+            return message;
+        }
+    }
+    panic!("no event after 50 deliveries");
+}
+
+async fn subscribed(app: &TestApp, token: &str, query: &str, variables: Value) -> Socket {
+    let mut socket = connect(app).await;
+    let ack = init(
+        &mut socket,
+        json!({ "Authorization": format!("Bearer {token}") }),
+    )
+    .await;
+    assert_eq!(ack["type"], "connection_ack");
+    send(
+        &mut socket,
+        json!({ "id": "s", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+    )
+    .await;
+    socket
+}
+
+#[tokio::test]
+async fn timeline_events_arrive_live_once_each() {
+    let app = spawn_app().await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let inbox = crate::helpers::unique_number();
+    app.ok(
+        &admin,
+        "mutation($a: String!) { addTenantChannel(provider: \"generic\", address: $a, channel: SMS, secret: \"s3cret-s3cret\") { id } }",
+        json!({ "a": inbox }),
+    )
+    .await;
+    let ada = app
+        .create_client(
+            &admin,
+            json!({ "firstName": "Ada", "phone": "+14165551234" }),
+        )
+        .await;
+    let id = ada["id"].as_str().unwrap();
+    let mut socket = subscribed(
+        &app,
+        &admin,
+        "subscription($id: ID!) { timelineEventAdded(clientId: $id) { kind payload } }",
+        json!({ "id": id }),
+    )
+    .await;
+    // Ada's messages appear on her timeline as they arrive.
+    let first = deliver_until_event(&app, &mut socket, &inbox, "+14165551234").await;
+    assert_eq!(first["type"], "next", "{first}");
+    let kind = first["payload"]["data"]["timelineEventAdded"]["kind"]
+        .as_str()
+        .unwrap();
+    // The first delivery opens the thread (conversation started), then the message.
+    assert!(
+        ["CONVERSATION_STARTED", "MESSAGE"].contains(&kind),
+        "{first}"
+    );
+    // Drain what the deliveries produced, then one change with two fields gives two events.
+    while tokio::time::timeout(Duration::from_millis(300), next(&mut socket))
+        .await
+        .is_ok()
+    {}
+    app.ok(
+        &admin,
+        "mutation($id: ID!) { updateClient(id: $id, input: { status: \"qualified\", purchaseIntent: READY_TO_BUY }) { version } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let mut kinds = Vec::new();
+    while let Ok(event) = tokio::time::timeout(Duration::from_millis(500), next(&mut socket)).await
+    {
+        kinds.push(
+            event["payload"]["data"]["timelineEventAdded"]["kind"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    kinds.sort();
+    assert_eq!(kinds, ["INTENT_CHANGED", "STATUS_CHANGED"]);
+
+    // Another tenant cannot subscribe to Ada's timeline.
+    let other = app.tenant().await;
+    let mut socket = subscribed(
+        &app,
+        &app.token(&other, Role::Admin),
+        "subscription($id: ID!) { timelineEventAdded(clientId: $id) { kind } }",
+        json!({ "id": id }),
+    )
+    .await;
+    let refused = next(&mut socket).await;
+    assert_eq!(refused["type"], "next", "{refused}");
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"],
+        "NOT_FOUND"
+    );
+}
+
+#[tokio::test]
+async fn messages_reach_subscribers_of_another_replica() {
+    let Some(_) = crate::helpers::postgres_server() else {
+        eprintln!("skipped: events cross replicas only on PostgreSQL (set TEST_DATABASE_URL)");
+        return;
+    };
+    // Two app instances on one database: each has its own pool, listener and local bus.
+    let (url, _) = crate::helpers::test_database().await;
+    let ingest = crate::helpers::spawn_app_on(&url, None, |_| {}).await;
+    let serve = crate::helpers::spawn_app_on(&url, None, |_| {}).await;
+    let tenant = ingest.tenant().await;
+    let other = ingest.tenant().await;
+    let admin = ingest.token(&tenant, Role::Admin);
+    let inbox = crate::helpers::unique_number();
+    ingest
+        .ok(
+            &admin,
+            "mutation($a: String!) { addTenantChannel(provider: \"generic\", address: $a, channel: SMS, secret: \"s3cret-s3cret\") { id } }",
+            json!({ "a": inbox }),
+        )
+        .await;
+    // Tokens are signed with the secret both instances read from the database.
+    let mut socket = subscribed(
+        &serve,
+        &serve.token(&tenant, Role::Agent),
+        "subscription { messageAdded { body direction } }",
+        json!({}),
+    )
+    .await;
+    let mut stranger = subscribed(
+        &serve,
+        &serve.token(&other, Role::Agent),
+        "subscription { messageAdded { body } }",
+        json!({}),
+    )
+    .await;
+    let event = deliver_until_event(&ingest, &mut socket, &inbox, "+14165559876").await;
+    assert_eq!(event["type"], "next", "{event}");
+    assert_eq!(
+        event["payload"]["data"]["messageAdded"]["direction"],
+        "INBOUND"
+    );
+    assert!(
+        event["payload"]["data"]["messageAdded"]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("message ")
+    );
+    // The other tenant's subscriber on that replica heard nothing.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), next(&mut stranger))
+            .await
+            .is_err()
+    );
+}

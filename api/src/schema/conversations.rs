@@ -2,10 +2,11 @@
 
 use super::clients::types::{Client, connection};
 use super::loaders::{ClientLoader, loader};
+use super::preferences::AutomationPolicy;
 use super::{actor, domain, event_stream, parse_id};
 use crate::error::{ApiError, ApiResult};
-use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::{Context, Enum, ID, Object, SimpleObject, Subscription};
+use async_graphql::connection::{Connection, ConnectionNameType, Edge, EmptyFields};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
 use clientele_domain::entities::{conversation as thread, message};
 use clientele_domain::pagination::PageArgs;
@@ -164,6 +165,70 @@ impl From<clientele_domain::entities::tenant_channel::Model> for TenantChannel {
     }
 }
 
+/// What the conversation list shows; everything is optional.
+#[derive(InputObject, Default)]
+pub struct ConversationFilter {
+    /// The other side's identifier (phones in any format: "(416) 555-12" finds
+    /// +14165551234), the contact name, or the linked client's name, email, phone or company.
+    pub search: Option<String>,
+    pub channels: Option<Vec<ConversationChannel>>,
+    pub statuses: Option<Vec<ConversationStatus>>,
+    /// Last activity (last message, or the start) at or after this instant.
+    pub active_after: Option<DateTime<Utc>>,
+    /// Last activity before this instant.
+    pub active_before: Option<DateTime<Utc>>,
+    /// Linked to a client (true) or waiting for one (false).
+    pub has_client: Option<bool>,
+}
+
+impl From<ConversationFilter> for conversations::list::ConversationFilter {
+    fn from(f: ConversationFilter) -> Self {
+        conversations::list::ConversationFilter {
+            search: f.search,
+            channels: f
+                .channels
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            statuses: f
+                .statuses
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+            active_after: f.active_after,
+            active_before: f.active_before,
+            has_client: f.has_client,
+        }
+    }
+}
+
+pub struct ConversationListInfo {
+    filter: conversations::list::ConversationFilter,
+}
+
+#[Object]
+impl ConversationListInfo {
+    /// How many conversations match the filter, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> ApiResult<u64> {
+        Ok(conversations::list::count(domain(ctx), actor(ctx)?, &self.filter).await?)
+    }
+}
+
+/// The tenant-wide list is `ConversationList`; a client's conversations are a plain
+/// `ConversationConnection`.
+pub struct ConversationListName;
+
+impl ConnectionNameType for ConversationListName {
+    fn type_name<T: async_graphql::OutputType>() -> String {
+        "ConversationList".into()
+    }
+}
+
+pub type ConversationList =
+    Connection<String, Conversation, ConversationListInfo, EmptyFields, ConversationListName>;
+
 #[derive(Default)]
 pub struct ConversationQuery;
 
@@ -180,6 +245,65 @@ impl ConversationQuery {
         Ok(Some(Conversation(
             conversations::get(domain(ctx), actor(ctx)?, id).await?,
         )))
+    }
+
+    /// The tenant's conversations, most recently active first; `first`/`last` between 1 and
+    /// 100. The same filter as query parameters exports CSV: `GET /exports/conversations.csv`.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ConversationFilter>,
+    ) -> ApiResult<ConversationList> {
+        let filter: conversations::list::ConversationFilter = filter.unwrap_or_default().into();
+        let page = conversations::list::list(
+            domain(ctx),
+            actor(ctx)?,
+            &filter,
+            &PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        let mut connection = Connection::with_additional_fields(
+            page.has_previous_page,
+            page.has_next_page,
+            ConversationListInfo { filter },
+        );
+        connection.edges.extend(
+            page.items
+                .into_iter()
+                .map(|(cursor, row)| Edge::new(cursor, Conversation(row))),
+        );
+        Ok(connection)
+    }
+
+    /// May automation answer this conversation at `at` (default: now)? The client's
+    /// preferences and sensitivity with this thread's override, and the reasons.
+    async fn conversation_policy(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        at: Option<DateTime<Utc>>,
+    ) -> ApiResult<AutomationPolicy> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        let decision = conversations::settings::policy(
+            domain(ctx),
+            actor(ctx)?,
+            id,
+            at.unwrap_or_else(Utc::now),
+        )
+        .await?;
+        Ok(decision.into())
     }
 }
 
@@ -238,6 +362,57 @@ impl ConversationMutation {
         let kind = author_kind.unwrap_or(AuthorKind::Agent);
         Ok(Message(
             conversations::send(domain(ctx), actor(ctx)?, id, &body, kind.into()).await?,
+        ))
+    }
+
+    /// Closes or reopens a conversation (agents). A closed thread is not resumed: the next
+    /// message from that person starts a new one.
+    async fn set_conversation_status(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        status: ConversationStatus,
+    ) -> ApiResult<Conversation> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        Ok(Conversation(
+            conversations::settings::set_status(domain(ctx), actor(ctx)?, id, status.into())
+                .await?,
+        ))
+    }
+
+    /// Sets the guide for the assistant answering this conversation; null or blank clears it
+    /// (agents; at most 8,000 characters).
+    async fn set_conversation_ai_guide(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        ai_guide: Option<String>,
+    ) -> ApiResult<Conversation> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        Ok(Conversation(
+            conversations::settings::set_guide(domain(ctx), actor(ctx)?, id, ai_guide.as_deref())
+                .await?,
+        ))
+    }
+
+    /// Overrides the client's sensitivity for this conversation (admins; refusals are
+    /// audited): false lets automation answer a sensitive client here, true treats the thread
+    /// as sensitive, null follows the client again.
+    async fn set_conversation_sensitivity_override(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        sensitivity_override: Option<bool>,
+    ) -> ApiResult<Conversation> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        Ok(Conversation(
+            conversations::settings::set_sensitivity_override(
+                domain(ctx),
+                actor(ctx)?,
+                id,
+                sensitivity_override,
+            )
+            .await?,
         ))
     }
 

@@ -113,7 +113,10 @@ impl SearchTerm {
     }
 }
 
-fn search_condition(backend: DbBackend, term: &SearchTerm) -> sea_orm::sea_query::SimpleExpr {
+pub(crate) fn search_condition(
+    backend: DbBackend,
+    term: &SearchTerm,
+) -> sea_orm::sea_query::SimpleExpr {
     let like = || {
         Expr::col((client::Entity, client::Column::SearchText))
             .like(LikeExpr::new(term.like_pattern()).escape('\\'))

@@ -2,6 +2,7 @@
 
 pub mod import;
 pub mod inputs;
+mod live;
 pub mod merge;
 pub mod types;
 
@@ -14,9 +15,12 @@ use clientele_domain::entities::client_identity;
 use clientele_domain::identities::{self, NewIdentity};
 use clientele_domain::notes::{self, NewMeeting, NewSurveyResponse};
 use clientele_domain::pagination::PageArgs;
+use clientele_domain::timeline;
 use clientele_domain::{ClientId, DomainEvent};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use inputs::*;
+use std::sync::Arc;
+use tokio::sync::Mutex;
 use types::*;
 use uuid::Uuid;
 
@@ -321,6 +325,42 @@ impl ClientSubscription {
                 Some(async move { Ok(Client(clients::get(&domain, &actor, id).await?)) })
             }
             _ => None,
+        }))
+    }
+
+    /// Each new event on the client's timeline, oldest first. A subscriber that falls too
+    /// far behind receives a `RATE_LIMITED` error and the subscription ends.
+    async fn timeline_event_added(
+        &self,
+        ctx: &Context<'_>,
+        client_id: ID,
+    ) -> Result<impl Stream<Item = ApiResult<TimelineEvent>> + use<>, ApiError> {
+        let actor = actor(ctx)?.clone();
+        let id = parse_client_id("clientId", &client_id)?;
+        let domain = domain(ctx).clone();
+        let id = ClientId(clients::get(&domain, &actor, id).await?.id);
+        let rx = domain.events.subscribe(actor.tenant);
+        let seen = Arc::new(Mutex::new(live::Seen::new(chrono::Utc::now())));
+        let batches = event_stream(rx, move |event| {
+            let relevant = match event {
+                DomainEvent::ClientChanged { client_id } => client_id == id,
+                DomainEvent::MessageAdded { client_id, .. } => client_id == Some(id),
+            };
+            relevant.then(|| {
+                let (domain, actor, seen) = (domain.clone(), actor.clone(), seen.clone());
+                async move {
+                    let from = seen.lock().await.from();
+                    let rows = timeline::since(&domain, &actor, id, from, live::BATCH).await?;
+                    Ok(seen.lock().await.keep_new(rows))
+                }
+            })
+        });
+        Ok(batches.flat_map(|batch| {
+            let items: Vec<ApiResult<TimelineEvent>> = match batch {
+                Ok(rows) => rows.into_iter().map(|r| Ok(TimelineEvent(r))).collect(),
+                Err(e) => vec![Err(e)],
+            };
+            futures_util::stream::iter(items)
         }))
     }
 }

@@ -69,6 +69,7 @@ mirror_enum!(
         Imported,
         ConversationStarted,
         Message,
+        ConversationUpdated,
         CrmSynced,
     }
 );

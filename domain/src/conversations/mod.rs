@@ -1,11 +1,19 @@
 //! Conversations and messages: starting or resuming a thread, recording what is sent,
 //! ingesting what arrives (idempotently), and linking threads to clients.
 
+mod inbound;
+pub mod list;
+mod sender;
+pub mod settings;
+
+pub use inbound::{Inbound, Ingested, ingest, resolve_channel, routing_address};
+pub use sender::{LogSender, MessageSender, RecordingSender, SentMessage};
+
+use crate::entities::client;
 use crate::entities::client_identity::IdentityKind;
 use crate::entities::conversation::{self, Channel, ConversationStatus};
 use crate::entities::message::{self, AuthorKind, Direction, ExtractionState};
 use crate::entities::timeline_event::{ActorKind, TimelineKind};
-use crate::entities::{client, tenant_channel};
 use crate::pagination::{Cursor, Ordering, Page, PageArgs, SortKey};
 use crate::timeline::{self, EventActor};
 use crate::values::{Email, PhoneE164, Region};
@@ -80,7 +88,7 @@ pub fn summary(body: &str) -> String {
     s
 }
 
-fn clean_body(body: &str) -> DomainResult<String> {
+pub(super) fn clean_body(body: &str) -> DomainResult<String> {
     if body.trim().is_empty() {
         return Err(DomainError::invalid("body", "is empty"));
     }
@@ -94,7 +102,7 @@ fn clean_body(body: &str) -> DomainResult<String> {
 }
 
 /// The client an identifier belongs to in this tenant, if any.
-async fn owner_of(
+pub(super) async fn owner_of(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     channel: Channel,
@@ -119,7 +127,7 @@ async fn owner_of(
 }
 
 /// Finds the active thread with this person on this channel, if its last message is recent.
-async fn resumable_thread(
+pub(super) async fn resumable_thread(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     channel: Channel,
@@ -130,14 +138,14 @@ async fn resumable_thread(
         .filter(conversation::Column::Channel.eq(channel))
         .filter(conversation::Column::ChannelIdentifier.eq(identifier))
         .filter(conversation::Column::Status.eq(ConversationStatus::Active))
-        .order_by_desc(conversation::Column::LastMessageAt)
+        .order_by_desc(conversation::Column::ActivityAt)
         .one(db)
         .await?;
-    Ok(thread.filter(|t| resumable(t.last_message_at.or(Some(t.created_at)), now)))
+    Ok(thread.filter(|t| resumable(Some(t.activity_at), now)))
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn open_thread(
+pub(super) async fn open_thread(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     channel: Channel,
@@ -160,6 +168,7 @@ async fn open_thread(
         sensitivity_override: Set(None),
         contact_name: Set(contact_name),
         last_message_at: Set(None),
+        activity_at: Set(now),
         created_at: Set(now),
         updated_at: Set(now),
     };
@@ -213,7 +222,7 @@ pub async fn start(
 
 /// Who wrote a message.
 #[derive(Clone, Debug)]
-pub struct Author {
+pub(super) struct Author {
     pub kind: AuthorKind,
     pub id: Option<String>,
 }
@@ -222,7 +231,7 @@ pub struct Author {
 /// inbound messages, and the client's timeline (with a summary). Returns `None` when the
 /// provider message id was already stored (a redelivery).
 #[allow(clippy::too_many_arguments)]
-async fn record_message(
+pub(super) async fn record_message(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     thread: &conversation::Model,
@@ -277,6 +286,7 @@ async fn record_message(
         .ok_or_else(|| DomainError::not_found("message"))?;
     conversation::Entity::scoped_update(tenant)
         .col_expr(conversation::Column::LastMessageAt, Expr::value(sent_at))
+        .col_expr(conversation::Column::ActivityAt, Expr::value(sent_at))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(conversation::Column::Id.eq(thread.id))
         .exec(db)
@@ -313,25 +323,6 @@ async fn record_message(
         .await?;
     }
     Ok(Some(stored))
-}
-
-/// How an outbound message reaches the provider. The default logs; tests record.
-pub trait MessageSender: Send + Sync + 'static {
-    fn send(&self, thread: &conversation::Model, message: &message::Model);
-}
-
-/// Logs outbound messages (without their bodies) instead of delivering them.
-pub struct LogSender;
-
-impl MessageSender for LogSender {
-    fn send(&self, thread: &conversation::Model, message: &message::Model) {
-        tracing::info!(
-            conversation = %thread.id,
-            message = %message.id,
-            channel = ?thread.channel,
-            "outbound message recorded (no provider configured for delivery)"
-        );
-    }
 }
 
 /// Records an outbound message (agents) and hands it to the sender after commit.
@@ -375,7 +366,7 @@ pub async fn send(
     Ok(stored)
 }
 
-fn publish_message(
+pub(super) fn publish_message(
     d: &Domain,
     tenant: TenantId,
     thread: &conversation::Model,
@@ -391,151 +382,7 @@ fn publish_message(
     );
 }
 
-/// An inbound message as a provider delivered it, already verified.
-#[derive(Clone, Debug)]
-pub struct Inbound {
-    pub provider: String,
-    pub provider_message_id: String,
-    pub channel: Channel,
-    pub from: String,
-    pub to: String,
-    pub body: String,
-    pub sent_at: Option<DateTime<Utc>>,
-    pub sender_name: Option<String>,
-}
-
-/// A receiving address as stored: international phone numbers in E.164 (`+1 647-555 0100`
-/// -> `+16475550100`), anything else trimmed.
-pub fn routing_address(address: &str) -> String {
-    let address = address.trim().trim_start_matches("whatsapp:").trim();
-    let phone_like = address.starts_with('+')
-        && address[1..]
-            .chars()
-            .all(|c| c.is_ascii_digit() || " -().".contains(c));
-    if phone_like {
-        let digits: String = address.chars().filter(char::is_ascii_digit).collect();
-        format!("+{digits}")
-    } else {
-        address.to_string()
-    }
-}
-
-/// The tenant channel that receives messages for `provider` at `address`.
-pub async fn resolve_channel(
-    d: &Domain,
-    provider: &str,
-    address: &str,
-) -> DomainResult<Option<tenant_channel::Model>> {
-    // Routing happens before a tenant is known: this lookup is by the globally unique
-    // (provider, address) pair.
-    let address = routing_address(address);
-    Ok(tenant_channel::Entity::find()
-        .filter(tenant_channel::Column::Provider.eq(provider))
-        .filter(tenant_channel::Column::Address.eq(address))
-        .one(&d.db)
-        .await?)
-}
-
-/// What ingestion did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Ingested {
-    Stored {
-        conversation: Uuid,
-        message: Uuid,
-    },
-    /// The same provider message id was stored before.
-    Duplicate,
-}
-
-/// Stores an inbound message for `tenant`: finds or resumes the thread, dedupes on the
-/// provider message id, links the thread to the client the sender's identity belongs to,
-/// and announces it after commit.
-pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainResult<Ingested> {
-    let region = crate::tenants::region_of(&crate::tenants::get(&d.db, tenant).await?);
-    let identifier =
-        normalise_identifier(inbound.channel, &inbound.from, region).map_err(|e| match e {
-            DomainError::Invalid { message, .. } => DomainError::invalid("from", message),
-            other => other,
-        })?;
-    let body = clean_body(&inbound.body)?;
-    let now = Utc::now();
-    let txn = d.begin_write().await?;
-    // A redelivery is answered before anything is created.
-    let exists = message::Entity::scoped(tenant)
-        .filter(message::Column::Provider.eq(inbound.provider.as_str()))
-        .filter(message::Column::ProviderMessageId.eq(inbound.provider_message_id.as_str()))
-        .select_only()
-        .column(message::Column::Id)
-        .into_tuple::<Uuid>()
-        .one(&txn)
-        .await?;
-    if exists.is_some() {
-        return Ok(Ingested::Duplicate);
-    }
-    let system = EventActor {
-        kind: ActorKind::System,
-        id: None,
-        name: Some(inbound.provider.clone()),
-    };
-    let mut thread = match resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await?
-    {
-        Some(t) => t,
-        None => {
-            open_thread(
-                &txn,
-                tenant,
-                inbound.channel,
-                &identifier,
-                Some(inbound.to.clone()),
-                inbound.sender_name.clone(),
-                &system,
-                now,
-            )
-            .await?
-        }
-    };
-    if thread.client_id.is_none()
-        && let Some(c) = owner_of(&txn, tenant, inbound.channel, &identifier).await?
-    {
-        link_in(&txn, tenant, &mut thread, &c, &system).await?;
-    }
-    let author = Author {
-        kind: AuthorKind::Customer,
-        id: None,
-    };
-    let Some(stored) = record_message(
-        &txn,
-        tenant,
-        &thread,
-        Direction::Inbound,
-        &author,
-        &body,
-        &inbound.provider,
-        Some(&inbound.provider_message_id),
-        inbound.sent_at.unwrap_or(now),
-    )
-    .await?
-    else {
-        // A concurrent delivery of the same message won the insert.
-        return Ok(Ingested::Duplicate);
-    };
-    txn.commit().await?;
-    publish_message(d, tenant, &thread, &stored);
-    if let Some(client) = thread.client_id {
-        d.events.publish(
-            tenant,
-            DomainEvent::ClientChanged {
-                client_id: ClientId(client),
-            },
-        );
-    }
-    Ok(Ingested::Stored {
-        conversation: thread.id,
-        message: stored.id,
-    })
-}
-
-async fn link_in(
+pub(super) async fn link_in(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     thread: &mut conversation::Model,
@@ -593,7 +440,7 @@ pub async fn link(
     Ok(thread)
 }
 
-async fn get_in(
+pub(crate) async fn get_in(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     id: Uuid,
@@ -618,11 +465,19 @@ pub async fn message(d: &Domain, actor: &Actor, id: Uuid) -> DomainResult<messag
         .ok_or_else(|| DomainError::not_found("message"))
 }
 
-const RECENT_FIRST: Ordering<conversation::Column> = Ordering {
+pub(crate) const RECENT_FIRST: Ordering<conversation::Column> = Ordering {
     name: "recent",
-    column: Some(conversation::Column::LastMessageAt),
+    column: Some(conversation::Column::ActivityAt),
     descending: true,
 };
+
+pub(crate) fn recent_cursor(row: &conversation::Model) -> Cursor {
+    Cursor {
+        ordering: RECENT_FIRST.name.into(),
+        key: SortKey::Time(row.activity_at),
+        id: row.id,
+    }
+}
 
 /// A client's conversations, most recent first.
 pub async fn of_client(
@@ -639,11 +494,7 @@ pub async fn of_client(
         .limit(page.limit + 1)
         .all(&d.db)
         .await?;
-    Ok(page.into_page(rows, |row| Cursor {
-        ordering: RECENT_FIRST.name.into(),
-        key: SortKey::Time(row.last_message_at.unwrap_or(row.created_at)),
-        id: row.id,
-    }))
+    Ok(page.into_page(rows, recent_cursor))
 }
 
 const OLDEST_FIRST: Ordering<message::Column> = Ordering {

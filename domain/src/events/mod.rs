@@ -4,12 +4,17 @@
 //! behind by more than the channel capacity is told (it sees `Lagged`) and never slows the
 //! publisher or other subscribers.
 
+mod postgres;
+
+pub use postgres::PgBus;
+
 use crate::{ClientId, TenantId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::broadcast;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
     /// Something about the client changed; subscribers load what they show.
     ClientChanged { client_id: ClientId },
