@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures_util::FutureExt;
 use serde_json::json;
 use tokio::sync::watch;
@@ -17,7 +17,7 @@ use crate::error::{JobError, JobsError};
 use crate::handlers::{JobContext, JobHandlers, dispatch};
 use crate::model::{Job, PullChanges, PushClients};
 use crate::retry::retry_delay;
-use crate::schedule::{last_fire_time, parse_cron};
+use crate::schedule::{ScheduledConnection, last_fire_time, parse_cron};
 use crate::store::{Claimed, Jobs};
 
 /// A running pool of workers. Stop it with [`Workers::shutdown`] (dropping it also asks
@@ -265,34 +265,54 @@ async fn cron_loop(shared: Arc<Shared>, tick: Duration, mut stopped: watch::Rece
     }
 }
 
-/// Enqueues a push and a pull for every connection whose schedule fired in `(last, now]`,
-/// keyed by the fire time so that concurrent workers enqueue each slot once.
-async fn cron_tick(shared: &Shared, last: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) {
-    for sc in shared.handlers.scheduled_connections().await {
-        let schedule = match parse_cron(&sc.cron) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(connection = %sc.connection_id, error = %e, "bad sync schedule");
+/// Runs one cron tick: asks the handlers for scheduled connections and enqueues their due
+/// syncs.
+async fn cron_tick(shared: &Shared, last: DateTime<Utc>, now: DateTime<Utc>) {
+    let connections = shared.handlers.scheduled_connections().await;
+    if let Err(e) = shared.jobs.enqueue_due_syncs(&connections, last, now).await {
+        tracing::warn!(error = %e, "enqueueing scheduled syncs failed");
+    }
+}
+
+impl Jobs {
+    /// Enqueues a [`PushClients`] and a [`PullChanges`] for every connection whose schedule
+    /// fired in `(last, now]`, keyed by connection and fire time, so that concurrent workers
+    /// (or repeated ticks) enqueue each slot once. Invalid schedules are skipped with a
+    /// warning. Returns the number of jobs enqueued.
+    pub async fn enqueue_due_syncs(
+        &self,
+        connections: &[ScheduledConnection],
+        last: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u32, JobsError> {
+        let mut enqueued = 0;
+        for sc in connections {
+            let schedule = match parse_cron(&sc.cron) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(connection = %sc.connection_id, error = %e, "bad sync schedule");
+                    continue;
+                }
+            };
+            let Some(slot) = last_fire_time(&schedule, last, now) else {
                 continue;
-            }
-        };
-        let Some(slot) = last_fire_time(&schedule, last, now) else {
-            continue;
-        };
-        let key = format!("cron:{}:{}", sc.connection_id, slot.timestamp());
-        let (tenant_id, connection_id) = (sc.tenant_id, sc.connection_id);
-        let push = PushClients {
-            tenant_id,
-            connection_id,
-        };
-        let pull = PullChanges {
-            tenant_id,
-            connection_id,
-        };
-        for job in [Job::from(push), Job::from(pull)] {
-            if let Err(e) = shared.jobs.enqueue_once(job, &key).await {
-                tracing::warn!(connection = %connection_id, error = %e, "enqueueing scheduled sync failed");
+            };
+            let key = format!("cron:{}:{}", sc.connection_id, slot.timestamp());
+            let (tenant_id, connection_id) = (sc.tenant_id, sc.connection_id);
+            let push = PushClients {
+                tenant_id,
+                connection_id,
+            };
+            let pull = PullChanges {
+                tenant_id,
+                connection_id,
+            };
+            for job in [Job::from(push), Job::from(pull)] {
+                if self.enqueue_once(job, &key).await?.is_some() {
+                    enqueued += 1;
+                }
             }
         }
+        Ok(enqueued)
     }
 }

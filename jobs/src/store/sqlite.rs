@@ -35,6 +35,12 @@ fn secs(t: DateTime<Utc>) -> i64 {
     t.timestamp()
 }
 
+/// Rounds up: a rescheduled job must not be due again within the same second, where it
+/// would sort before jobs that have waited longer.
+fn secs_ceil(t: DateTime<Utc>) -> i64 {
+    t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0)
+}
+
 fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
@@ -178,7 +184,7 @@ pub(super) async fn finish(
     .bind(worker)
     .bind(status)
     .bind(result.to_string())
-    .bind(next_run.map(secs))
+    .bind(next_run.map(secs_ceil))
     .bind(now)
     .execute(pool)
     .await?;
