@@ -1,0 +1,258 @@
+//! PostgreSQL queries over apalis-postgres's `apalis.jobs` and `apalis.workers` tables.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::{PgPool, Row};
+
+use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
+use crate::error::JobsError;
+
+/// Opens the store's own small pool and runs apalis's migrations (schema `apalis`).
+pub(super) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, JobsError> {
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .connect(url)
+        .await?;
+    apalis_postgres::PostgresStorage::setup(&pool).await?;
+    Ok(pool)
+}
+
+pub(super) async fn insert(
+    pool: &PgPool,
+    id: &str,
+    queue: &str,
+    payload: &[u8],
+    max_attempts: u32,
+    key: Option<&str>,
+    reuse_finished_key: bool,
+) -> Result<bool, JobsError> {
+    let mut tx = pool.begin().await?;
+    if let (Some(key), true) = (key, reuse_finished_key) {
+        sqlx::query(
+            "UPDATE apalis.jobs SET idempotency_key = NULL WHERE job_type = $1 \
+             AND idempotency_key = $2 AND status IN ('Done', 'Failed', 'Killed')",
+        )
+        .bind(queue)
+        .bind(key)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let done = sqlx::query(
+        "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
+           priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), 0, $5) \
+         ON CONFLICT (job_type, idempotency_key) DO NOTHING",
+    )
+    .bind(payload)
+    .bind(id)
+    .bind(queue)
+    .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+    .bind(key)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn register_worker(pool: &PgPool, worker: &str) -> Result<(), JobsError> {
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen, started_at) \
+         VALUES ($1, $2, 'clientele-jobs', '', NOW(), NOW())",
+    )
+    .bind(worker)
+    .bind(WORKER_TYPE)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn heartbeat(pool: &PgPool, worker: &str) -> Result<(), JobsError> {
+    sqlx::query("UPDATE apalis.workers SET last_seen = NOW() WHERE id = $1")
+        .bind(worker)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn recover_orphans(pool: &PgPool, timeout: Duration) -> Result<u64, JobsError> {
+    let done = sqlx::query(
+        "UPDATE apalis.jobs SET \
+           status = CASE WHEN attempts >= max_attempts THEN 'Failed' ELSE 'Pending' END, \
+           done_at = CASE WHEN attempts >= max_attempts THEN NOW() ELSE NULL END, \
+           lock_by = NULL, lock_at = NULL, \
+           last_result = '{\"Err\":\"worker died (no heartbeat) while running the job\"}' \
+         WHERE status IN ('Running', 'Queued') AND job_type LIKE 'clientele::%' \
+           AND lock_by IN (SELECT id FROM apalis.workers \
+             WHERE last_seen < NOW() - make_interval(secs => $1))",
+    )
+    .bind(timeout.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+pub(super) async fn claim(
+    pool: &PgPool,
+    worker: &str,
+    queues: &[&str],
+    limit: usize,
+) -> Result<Vec<Claimed>, JobsError> {
+    let rows = sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Running', lock_by = $1, lock_at = NOW(), \
+           attempts = attempts + 1, done_at = NULL \
+         WHERE id IN (SELECT id FROM apalis.jobs WHERE status = 'Pending' \
+           AND job_type = ANY($2) AND run_at <= NOW() \
+           ORDER BY priority DESC, run_at ASC, id ASC LIMIT $3 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, job_type, job, attempts, max_attempts",
+    )
+    .bind(worker)
+    .bind(queues)
+    .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+    .fetch_all(pool)
+    .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in rows {
+        let job_type: String = row.try_get("job_type")?;
+        claimed.push(Claimed {
+            id: row.try_get("id")?,
+            kind: kind_of(&job_type)?,
+            payload: row.try_get("job")?,
+            attempts: u32::try_from(row.try_get::<i32, _>("attempts")?).unwrap_or(u32::MAX),
+            max_attempts: u32::try_from(row.try_get::<i32, _>("max_attempts")?).unwrap_or(0),
+        });
+    }
+    Ok(claimed)
+}
+
+/// Ends a claimed job (fenced by `lock_by`): `next_run` reschedules it, else it is final.
+pub(super) async fn finish(
+    pool: &PgPool,
+    id: &str,
+    worker: &str,
+    status: &str,
+    result: &serde_json::Value,
+    next_run: Option<DateTime<Utc>>,
+) -> Result<bool, JobsError> {
+    let done = sqlx::query(
+        "UPDATE apalis.jobs SET status = $3, last_result = $4, \
+           run_at = COALESCE($5, run_at), \
+           done_at = CASE WHEN $5::timestamptz IS NULL THEN NOW() ELSE NULL END, \
+           lock_by = CASE WHEN $5::timestamptz IS NULL THEN lock_by ELSE NULL END, \
+           lock_at = CASE WHEN $5::timestamptz IS NULL THEN lock_at ELSE NULL END \
+         WHERE id = $1 AND lock_by = $2 AND status = 'Running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .bind(status)
+    .bind(result)
+    .bind(next_run)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Returns an abandoned job to pending without counting the attempt.
+pub(super) async fn release(pool: &PgPool, id: &str, worker: &str) -> Result<(), JobsError> {
+    sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL, \
+           attempts = GREATEST(attempts - 1, 0), \
+           last_result = '{\"Err\":\"returned to pending at worker shutdown\"}' \
+         WHERE id = $1 AND lock_by = $2 AND status = 'Running'",
+    )
+    .bind(id)
+    .bind(worker)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+const TENANT: &str = "(convert_from(job, 'UTF8')::jsonb ->> 'tenant_id')";
+
+fn select() -> String {
+    format!(
+        "SELECT id, job_type, job, status, attempts, max_attempts, run_at, last_result, \
+           done_at, {TENANT} AS tenant FROM apalis.jobs"
+    )
+}
+
+fn raw(row: &sqlx::postgres::PgRow) -> Result<RawJob, JobsError> {
+    Ok(RawJob {
+        id: row.try_get("id")?,
+        job_type: row.try_get("job_type")?,
+        payload: row.try_get("job")?,
+        status: row.try_get("status")?,
+        attempts: i64::from(row.try_get::<i32, _>("attempts")?),
+        max_attempts: i64::from(row.try_get::<i32, _>("max_attempts")?),
+        run_at: row.try_get("run_at")?,
+        last_result: row.try_get("last_result")?,
+        done_at: row.try_get("done_at")?,
+        tenant: row.try_get("tenant")?,
+    })
+}
+
+pub(super) async fn list(pool: &PgPool, q: &ListQuery<'_>) -> Result<Vec<RawJob>, JobsError> {
+    let sql = format!(
+        "{} WHERE job_type LIKE 'clientele::%' \
+           AND ($1::text IS NULL OR {TENANT} = $1) \
+           AND ($2::text IS NULL OR job_type = $2) \
+           AND ($3::text IS NULL OR {DERIVED_STATUS} = $3) \
+           AND ($4::text IS NULL OR id < $4) \
+         ORDER BY id DESC LIMIT $5",
+        select()
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(q.tenant.as_deref())
+        .bind(q.queue)
+        .bind(q.status)
+        .bind(q.after)
+        .bind(q.limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(raw).collect()
+}
+
+pub(super) async fn get(pool: &PgPool, id: &str) -> Result<Option<RawJob>, JobsError> {
+    let sql = format!(
+        "{} WHERE id = $1 AND job_type LIKE 'clientele::%'",
+        select()
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    row.as_ref().map(raw).transpose()
+}
+
+pub(super) async fn retry(pool: &PgPool, id: &str) -> Result<bool, JobsError> {
+    let done = sqlx::query(
+        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = NOW(), \
+           done_at = NULL, lock_by = NULL, lock_at = NULL \
+         WHERE id = $1 AND status IN ('Failed', 'Killed') AND job_type LIKE 'clientele::%'",
+    )
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(super) async fn purge(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, JobsError> {
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Failed', 'Killed') \
+           AND done_at < $1 AND job_type LIKE 'clientele::%'",
+    )
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM apalis.workers w WHERE worker_type = $1 AND last_seen < $2 \
+           AND NOT EXISTS (SELECT 1 FROM apalis.jobs j WHERE j.lock_by = w.id)",
+    )
+    .bind(WORKER_TYPE)
+    .bind(before)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
