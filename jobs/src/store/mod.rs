@@ -305,16 +305,18 @@ impl Jobs {
         self.retry_job(id).await
     }
 
-    /// Deletes done and failed jobs that finished more than `older_than` ago (and workers
-    /// gone that long); returns the number of jobs deleted.
+    /// Deletes done and failed jobs that finished more than `older_than` ago, and worker rows
+    /// silent for that long (at least an hour) that no job refers to; returns the number of
+    /// jobs deleted.
     pub async fn purge_finished(&self, older_than: Duration) -> Result<u64, JobsError> {
         let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
         let before = Utc::now()
             .checked_sub_signed(age)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let workers_before = before.min(Utc::now() - chrono::Duration::hours(1));
         match &self.db {
-            JobsDb::Sqlite(p) => sqlite::purge(p, before).await,
-            JobsDb::Postgres(p) => postgres::purge(p, before).await,
+            JobsDb::Sqlite(p) => sqlite::purge(p, before, workers_before).await,
+            JobsDb::Postgres(p) => postgres::purge(p, before, workers_before).await,
         }
     }
 

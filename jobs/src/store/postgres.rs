@@ -67,11 +67,17 @@ pub(super) async fn register_worker(pool: &PgPool, worker: &str) -> Result<(), J
     Ok(())
 }
 
+/// Refreshes `last_seen`, re-creating the worker's row if it was purged.
 pub(super) async fn heartbeat(pool: &PgPool, worker: &str) -> Result<(), JobsError> {
-    sqlx::query("UPDATE apalis.workers SET last_seen = NOW() WHERE id = $1")
-        .bind(worker)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen, started_at) \
+         VALUES ($1, $2, 'clientele-jobs', '', NOW(), NOW()) \
+         ON CONFLICT (id) DO UPDATE SET last_seen = NOW()",
+    )
+    .bind(worker)
+    .bind(WORKER_TYPE)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -236,7 +242,11 @@ pub(super) async fn retry(pool: &PgPool, id: &str) -> Result<bool, JobsError> {
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn purge(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, JobsError> {
+pub(super) async fn purge(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    workers_before: DateTime<Utc>,
+) -> Result<u64, JobsError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Failed', 'Killed') \
@@ -250,7 +260,7 @@ pub(super) async fn purge(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, J
            AND NOT EXISTS (SELECT 1 FROM apalis.jobs j WHERE j.lock_by = w.id)",
     )
     .bind(WORKER_TYPE)
-    .bind(before)
+    .bind(workers_before)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

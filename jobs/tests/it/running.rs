@@ -188,3 +188,21 @@ async fn a_failing_job_does_not_block_others() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_transient_failure() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let job = extract(Uuid::now_v7());
+        let handlers = Arc::new(Scripted::with(&[(job.message_id, Script::PanicOnce)]));
+        let id = jobs.enqueue(job).await.expect("enqueue");
+        let workers = Workers::start(&jobs, handlers.clone(), worker_config())
+            .await
+            .expect("start");
+        let done = wait_status(&jobs, &id, JobStatus::Done).await;
+        workers.shutdown().await;
+        assert_eq!(done.attempts, 2);
+        assert_eq!(handlers.calls(job.message_id), 2);
+    })
+    .await;
+}

@@ -153,6 +153,8 @@ pub enum Script {
     Permanent,
     /// Fail permanently the first time only.
     PermanentOnce,
+    /// Panic the first time only.
+    PanicOnce,
     /// Sleep, then succeed.
     Sleep(Duration),
     /// Never finish.
@@ -205,6 +207,8 @@ impl Scripted {
             Some(Script::Permanent) => Err(JobError::permanent("bad data")),
             Some(Script::PermanentOnce) if n == 1 => Err(JobError::permanent("bad data once")),
             Some(Script::PermanentOnce) => Ok(()),
+            Some(Script::PanicOnce) if n == 1 => panic!("handler bug (expected by the test)"),
+            Some(Script::PanicOnce) => Ok(()),
             Some(Script::Sleep(d)) => {
                 tokio::time::sleep(d).await;
                 Ok(())
