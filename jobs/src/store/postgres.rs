@@ -3,17 +3,23 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Row};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool, Row};
 
 use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
 
 /// Opens the store's own small pool and runs apalis's migrations (schema `apalis`).
 pub(super) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, JobsError> {
+    // Workers poll: keep their statements out of INFO logs.
+    let options = PgConnectOptions::from_str(url)?
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1));
     let pool = PgPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .connect(url)
+        .connect_with(options)
         .await?;
     apalis_postgres::PostgresStorage::setup(&pool).await?;
     Ok(pool)

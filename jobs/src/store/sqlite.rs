@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqlitePool};
 
 use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
@@ -18,7 +18,9 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1));
     let setup = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone())

@@ -1,6 +1,9 @@
 //! Running jobs: success, retries, permanent failure, exhausted attempts, isolation.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
 
 use clientele_jobs::*;
 use uuid::Uuid;
@@ -203,6 +206,36 @@ async fn a_panicking_handler_is_a_transient_failure() {
         workers.shutdown().await;
         assert_eq!(done.attempts, 2);
         assert_eq!(handlers.calls(job.message_id), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retry_after_postpones_the_next_attempt() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let job = extract(Uuid::now_v7());
+        let after = Duration::from_secs(60);
+        let handlers = Arc::new(Scripted::with(&[(
+            job.message_id,
+            Script::RetryAfterOnce(after),
+        )]));
+        let before = Utc::now();
+        let id = jobs.enqueue(job).await.expect("enqueue");
+        let workers = Workers::start(&jobs, handlers.clone(), worker_config())
+            .await
+            .expect("start");
+        let retrying = wait_status(&jobs, &id, JobStatus::Retrying).await;
+        workers.shutdown().await;
+        // stored run_at, not elapsed time: at least Retry-After (SQLite keeps whole seconds)
+        let earliest = before + chrono::Duration::seconds(59);
+        assert!(
+            retrying.run_at >= earliest,
+            "{:?} < {earliest:?}",
+            retrying.run_at
+        );
+        assert_eq!(retrying.last_error.as_deref(), Some("rate limited"));
+        assert_eq!(handlers.calls(job.message_id), 1);
     })
     .await;
 }

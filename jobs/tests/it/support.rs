@@ -153,6 +153,8 @@ pub enum Script {
     Permanent,
     /// Fail permanently the first time only.
     PermanentOnce,
+    /// Fail transiently with this `Retry-After` the first time, then succeed.
+    RetryAfterOnce(Duration),
     /// Panic the first time only.
     PanicOnce,
     /// Sleep, then succeed.
@@ -207,6 +209,11 @@ impl Scripted {
             Some(Script::Permanent) => Err(JobError::permanent("bad data")),
             Some(Script::PermanentOnce) if n == 1 => Err(JobError::permanent("bad data once")),
             Some(Script::PermanentOnce) => Ok(()),
+            Some(Script::RetryAfterOnce(after)) if n == 1 => Err(JobError::Transient {
+                message: "rate limited".into(),
+                retry_after: Some(after),
+            }),
+            Some(Script::RetryAfterOnce(_)) => Ok(()),
             Some(Script::PanicOnce) if n == 1 => panic!("handler bug (expected by the test)"),
             Some(Script::PanicOnce) => Ok(()),
             Some(Script::Sleep(d)) => {
