@@ -239,3 +239,52 @@ async fn retry_after_postpones_the_next_attempt() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn concurrency_and_kinds_are_respected() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let tenant = Uuid::now_v7();
+        let nap = Script::Sleep(Duration::from_millis(100));
+        let mut script = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            let connection = Uuid::now_v7();
+            script.push((connection, nap));
+            let push = PushClients {
+                tenant_id: tenant,
+                connection_id: connection,
+            };
+            ids.push(jobs.enqueue(push).await.expect("enqueue"));
+        }
+        let other_kind = jobs.enqueue(extract(tenant)).await.expect("enqueue");
+        let handlers = Arc::new(Scripted::with(&script));
+        let config = WorkerConfig {
+            concurrency: 2,
+            kinds: vec![JobKind::PushClients],
+            ..worker_config()
+        };
+        let workers = Workers::start(&jobs, handlers.clone(), config)
+            .await
+            .expect("start");
+        for id in &ids {
+            wait_status(&jobs, id, JobStatus::Done).await;
+        }
+        workers.shutdown().await;
+        let max = handlers
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..=2).contains(&max), "max in flight {max}");
+        let untouched = jobs
+            .get_job(&other_kind)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            untouched.status,
+            JobStatus::Pending,
+            "kind not run by this worker"
+        );
+    })
+    .await;
+}

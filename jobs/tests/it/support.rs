@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -171,6 +172,9 @@ pub struct Scripted {
     script: Mutex<HashMap<Uuid, Script>>,
     pub contexts: Mutex<Vec<JobContext>>,
     pub scheduled: Mutex<Vec<ScheduledConnection>>,
+    in_flight: AtomicU32,
+    /// Most handlers seen running at the same time.
+    pub max_in_flight: AtomicU32,
 }
 
 impl Scripted {
@@ -217,7 +221,10 @@ impl Scripted {
             Some(Script::PanicOnce) if n == 1 => panic!("handler bug (expected by the test)"),
             Some(Script::PanicOnce) => Ok(()),
             Some(Script::Sleep(d)) => {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max_in_flight.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(d).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 Ok(())
             }
             Some(Script::Block) => std::future::pending().await,
