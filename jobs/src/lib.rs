@@ -8,6 +8,17 @@
 //! with jitter and `Retry-After`, permanent versus transient errors, failed jobs visible
 //! with their error, admin listing per tenant, and retry of failed jobs.
 //!
+//! Why not apalis's own worker loop (checked against the apalis 1.0.0 sources): on a
+//! failed task, apalis-sqlite's `ack.sql` and apalis-postgres's `handle_result.sql` set the
+//! status and attempt count but never `run_at`, and their `fetch_next` takes `Failed` tasks
+//! with attempts left at once, so a backoff (and `Retry-After`) could only be an in-process
+//! sleep (tower `RetryPolicy`) that holds a worker slot and is forgotten on a crash; the
+//! idempotency index on `(job_type, idempotency_key)` is not partial, so "one unfinished
+//! job per key" needs the key cleared on finished jobs; and listing failed jobs per tenant
+//! or retrying one has no API. So the tables, migrations and status vocabulary are
+//! apalis's (an apalis worker or board can read them), and claiming (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL), heartbeats, orphan recovery and outcomes are SQL in this crate.
+//!
 //! Wiring:
 //! ```no_run
 //! # use std::sync::Arc;

@@ -239,3 +239,49 @@ pub struct JobInfo {
     /// The payload as JSON.
     pub payload: serde_json::Value,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_names_round_trip() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::from_queue(kind.queue()), Some(kind));
+        }
+        assert_eq!(JobKind::from_queue("apalis::Other"), None);
+    }
+
+    #[test]
+    fn payloads_round_trip_per_kind() {
+        let (t, x) = (Uuid::from_u128(7), Uuid::from_u128(9));
+        let jobs = [
+            Job::from(ExtractMessage {
+                tenant_id: t,
+                message_id: x,
+            }),
+            Job::from(PushClients {
+                tenant_id: t,
+                connection_id: x,
+            }),
+            Job::from(PullChanges {
+                tenant_id: t,
+                connection_id: x,
+            }),
+            Job::from(PushActivities {
+                tenant_id: t,
+                connection_id: x,
+            }),
+            Job::from(DeliverWebhook {
+                tenant_id: t,
+                delivery_id: x,
+            }),
+        ];
+        for job in jobs {
+            let bytes = job.payload().expect("encode");
+            assert_eq!(Job::decode(job.kind(), &bytes).expect("decode"), job);
+            assert_eq!(job.tenant_id(), t);
+        }
+        assert!(Job::decode(JobKind::ExtractMessage, b"{}").is_err());
+    }
+}

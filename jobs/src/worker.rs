@@ -90,6 +90,11 @@ async fn stop_requested(stopped: &mut watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }
 
+/// Whether a stop was requested or the [`Workers`] handle was dropped.
+fn is_stopped(stopped: &watch::Receiver<bool>) -> bool {
+    *stopped.borrow() || stopped.has_changed().is_err()
+}
+
 async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     let heartbeat = tokio::spawn(heartbeat_loop(shared.clone(), stopped.clone()));
     let cron = shared
@@ -100,7 +105,7 @@ async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
     let concurrency = shared.config.concurrency.max(1);
     loop {
         while running.try_join_next().is_some() {}
-        if *stopped.borrow() {
+        if is_stopped(&stopped) {
             break;
         }
         let free = concurrency.saturating_sub(running.len());

@@ -1,5 +1,6 @@
 //! The job store: apalis's storage tables on SQLite or PostgreSQL, enqueueing and admin views.
 
+mod convert;
 mod postgres;
 mod sqlite;
 
@@ -7,13 +8,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, SqlitePool};
-use uuid::Uuid;
+
+pub(crate) use convert::RawJob;
+use convert::{info, status_label};
 
 use crate::config::JobsConfig;
 use crate::error::JobsError;
 use crate::model::{
-    DeliverWebhook, ExtractMessage, Job, JobFilter, JobInfo, JobKind, JobScope, JobStatus,
-    PullChanges, PushActivities, PushClients,
+    DeliverWebhook, ExtractMessage, Job, JobFilter, JobInfo, JobKind, JobScope, PullChanges,
+    PushActivities, PushClients,
 };
 
 /// `worker_type` of our rows in apalis's workers table.
@@ -50,21 +53,6 @@ pub(crate) struct Claimed {
     pub(crate) max_attempts: u32,
 }
 
-/// A job row in dialect-neutral form.
-#[derive(Debug)]
-pub(crate) struct RawJob {
-    pub(crate) id: String,
-    pub(crate) job_type: String,
-    pub(crate) payload: Vec<u8>,
-    pub(crate) status: String,
-    pub(crate) attempts: i64,
-    pub(crate) max_attempts: i64,
-    pub(crate) run_at: DateTime<Utc>,
-    pub(crate) last_result: Option<serde_json::Value>,
-    pub(crate) done_at: Option<DateTime<Utc>>,
-    pub(crate) tenant: Option<String>,
-}
-
 /// Parameters of a listing, already in SQL form.
 #[derive(Debug)]
 pub(crate) struct ListQuery<'a> {
@@ -80,48 +68,6 @@ pub(crate) fn kind_of(job_type: &str) -> Result<JobKind, JobsError> {
         JobsError::Database(sqlx::Error::Decode(
             format!("unknown job type {job_type}").into(),
         ))
-    })
-}
-
-fn status_label(status: JobStatus) -> &'static str {
-    match status {
-        JobStatus::Pending => "Pending",
-        JobStatus::Running => "Running",
-        JobStatus::Done => "Done",
-        JobStatus::Failed => "Failed",
-        JobStatus::Retrying => "Retrying",
-    }
-}
-
-fn derive_status(status: &str, attempts: i64) -> JobStatus {
-    match status {
-        "Pending" if attempts > 0 => JobStatus::Retrying,
-        "Pending" => JobStatus::Pending,
-        "Running" | "Queued" => JobStatus::Running,
-        "Done" => JobStatus::Done,
-        _ => JobStatus::Failed,
-    }
-}
-
-fn info(raw: RawJob) -> Result<JobInfo, JobsError> {
-    let last_error = match &raw.last_result {
-        Some(serde_json::Value::Object(map)) => map.get("Err").map(|e| match e {
-            serde_json::Value::String(s) => s.clone(),
-            other => other.to_string(),
-        }),
-        _ => None,
-    };
-    Ok(JobInfo {
-        kind: kind_of(&raw.job_type)?,
-        status: derive_status(&raw.status, raw.attempts),
-        attempts: u32::try_from(raw.attempts).unwrap_or(0),
-        max_attempts: u32::try_from(raw.max_attempts).unwrap_or(0),
-        last_error,
-        run_at: raw.run_at,
-        done_at: raw.done_at,
-        tenant_id: raw.tenant.as_deref().and_then(|t| Uuid::parse_str(t).ok()),
-        payload: serde_json::from_slice(&raw.payload).unwrap_or(serde_json::Value::Null),
-        id: raw.id,
     })
 }
 
@@ -305,16 +251,18 @@ impl Jobs {
         self.retry_job(id).await
     }
 
-    /// Deletes done and failed jobs that finished more than `older_than` ago (and workers
-    /// gone that long); returns the number of jobs deleted.
+    /// Deletes done and failed jobs that finished more than `older_than` ago, and worker rows
+    /// silent for that long (at least an hour) that no job refers to; returns the number of
+    /// jobs deleted.
     pub async fn purge_finished(&self, older_than: Duration) -> Result<u64, JobsError> {
         let age = chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::MAX);
         let before = Utc::now()
             .checked_sub_signed(age)
             .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let workers_before = before.min(Utc::now() - chrono::Duration::hours(1));
         match &self.db {
-            JobsDb::Sqlite(p) => sqlite::purge(p, before).await,
-            JobsDb::Postgres(p) => postgres::purge(p, before).await,
+            JobsDb::Sqlite(p) => sqlite::purge(p, before, workers_before).await,
+            JobsDb::Postgres(p) => postgres::purge(p, before, workers_before).await,
         }
     }
 

@@ -3,17 +3,23 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgPoolOptions;
-use sqlx::{PgPool, Row};
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool, Row};
 
 use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
 
 /// Opens the store's own small pool and runs apalis's migrations (schema `apalis`).
 pub(super) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, JobsError> {
+    // Workers poll: keep their statements out of INFO logs.
+    let options = PgConnectOptions::from_str(url)?
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1));
     let pool = PgPoolOptions::new()
         .max_connections(max_connections.max(1))
-        .connect(url)
+        .connect_with(options)
         .await?;
     apalis_postgres::PostgresStorage::setup(&pool).await?;
     Ok(pool)
@@ -67,11 +73,17 @@ pub(super) async fn register_worker(pool: &PgPool, worker: &str) -> Result<(), J
     Ok(())
 }
 
+/// Refreshes `last_seen`, re-creating the worker's row if it was purged.
 pub(super) async fn heartbeat(pool: &PgPool, worker: &str) -> Result<(), JobsError> {
-    sqlx::query("UPDATE apalis.workers SET last_seen = NOW() WHERE id = $1")
-        .bind(worker)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen, started_at) \
+         VALUES ($1, $2, 'clientele-jobs', '', NOW(), NOW()) \
+         ON CONFLICT (id) DO UPDATE SET last_seen = NOW()",
+    )
+    .bind(worker)
+    .bind(WORKER_TYPE)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -236,7 +248,11 @@ pub(super) async fn retry(pool: &PgPool, id: &str) -> Result<bool, JobsError> {
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn purge(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, JobsError> {
+pub(super) async fn purge(
+    pool: &PgPool,
+    before: DateTime<Utc>,
+    workers_before: DateTime<Utc>,
+) -> Result<u64, JobsError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "DELETE FROM apalis.jobs WHERE status IN ('Done', 'Failed', 'Killed') \
@@ -250,7 +266,7 @@ pub(super) async fn purge(pool: &PgPool, before: DateTime<Utc>) -> Result<u64, J
            AND NOT EXISTS (SELECT 1 FROM apalis.jobs j WHERE j.lock_by = w.id)",
     )
     .bind(WORKER_TYPE)
-    .bind(before)
+    .bind(workers_before)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqlitePool};
 
 use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
@@ -18,7 +18,9 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<SqlitePoo
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(Duration::from_secs(10))
+        .log_statements(log::LevelFilter::Trace)
+        .log_slow_statements(log::LevelFilter::Warn, Duration::from_secs(1));
     let setup = SqlitePoolOptions::new()
         .max_connections(1)
         .connect_with(options.clone())
@@ -96,12 +98,19 @@ pub(super) async fn register_worker(pool: &SqlitePool, worker: &str) -> Result<(
     Ok(())
 }
 
+/// Refreshes `last_seen`, re-creating the worker's row if it was purged.
 pub(super) async fn heartbeat(pool: &SqlitePool, worker: &str) -> Result<(), JobsError> {
-    sqlx::query("UPDATE Workers SET last_seen = ?1 WHERE id = ?2")
-        .bind(secs(Utc::now()))
-        .bind(worker)
-        .execute(pool)
-        .await?;
+    let now = secs(Utc::now());
+    sqlx::query(
+        "INSERT INTO Workers (id, worker_type, storage_name, layers, last_seen, started_at) \
+         VALUES (?1, ?2, 'clientele-jobs', '', ?3, ?3) \
+         ON CONFLICT (id) DO UPDATE SET last_seen = excluded.last_seen",
+    )
+    .bind(worker)
+    .bind(WORKER_TYPE)
+    .bind(now)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -268,7 +277,11 @@ pub(super) async fn retry(pool: &SqlitePool, id: &str) -> Result<bool, JobsError
     Ok(done.rows_affected() == 1)
 }
 
-pub(super) async fn purge(pool: &SqlitePool, before: DateTime<Utc>) -> Result<u64, JobsError> {
+pub(super) async fn purge(
+    pool: &SqlitePool,
+    before: DateTime<Utc>,
+    workers_before: DateTime<Utc>,
+) -> Result<u64, JobsError> {
     let mut tx = pool.begin().await?;
     let done = sqlx::query(
         "DELETE FROM Jobs WHERE status IN ('Done', 'Failed', 'Killed') AND done_at < ?1 \
@@ -282,7 +295,7 @@ pub(super) async fn purge(pool: &SqlitePool, before: DateTime<Utc>) -> Result<u6
            AND NOT EXISTS (SELECT 1 FROM Jobs WHERE Jobs.lock_by = Workers.id)",
     )
     .bind(WORKER_TYPE)
-    .bind(secs(before))
+    .bind(secs(workers_before))
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -171,3 +171,29 @@ async fn the_cron_tick_runs_scheduled_syncs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn dropping_the_handle_stops_the_worker() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let handlers = Arc::new(Scripted::default());
+        let first = jobs
+            .enqueue(extract(Uuid::now_v7()))
+            .await
+            .expect("enqueue");
+        let workers = Workers::start(&jobs, handlers.clone(), worker_config())
+            .await
+            .expect("start");
+        wait_status(&jobs, &first, JobStatus::Done).await;
+        drop(workers);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let late = jobs
+            .enqueue(extract(Uuid::now_v7()))
+            .await
+            .expect("enqueue");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let late = jobs.get_job(&late).await.expect("get").expect("exists");
+        assert_eq!(late.status, JobStatus::Pending);
+    })
+    .await;
+}

@@ -1,6 +1,9 @@
 //! Running jobs: success, retries, permanent failure, exhausted attempts, isolation.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
 
 use clientele_jobs::*;
 use uuid::Uuid;
@@ -185,6 +188,103 @@ async fn a_failing_job_does_not_block_others() {
         assert_ne!(bad_job.status, JobStatus::Done);
         assert_ne!(bad_job.status, JobStatus::Failed);
         assert!(handlers.calls(bad.message_id) >= 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_transient_failure() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let job = extract(Uuid::now_v7());
+        let handlers = Arc::new(Scripted::with(&[(job.message_id, Script::PanicOnce)]));
+        let id = jobs.enqueue(job).await.expect("enqueue");
+        let workers = Workers::start(&jobs, handlers.clone(), worker_config())
+            .await
+            .expect("start");
+        let done = wait_status(&jobs, &id, JobStatus::Done).await;
+        workers.shutdown().await;
+        assert_eq!(done.attempts, 2);
+        assert_eq!(handlers.calls(job.message_id), 2);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn retry_after_postpones_the_next_attempt() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let job = extract(Uuid::now_v7());
+        let after = Duration::from_secs(60);
+        let handlers = Arc::new(Scripted::with(&[(
+            job.message_id,
+            Script::RetryAfterOnce(after),
+        )]));
+        let before = Utc::now();
+        let id = jobs.enqueue(job).await.expect("enqueue");
+        let workers = Workers::start(&jobs, handlers.clone(), worker_config())
+            .await
+            .expect("start");
+        let retrying = wait_status(&jobs, &id, JobStatus::Retrying).await;
+        workers.shutdown().await;
+        // stored run_at, not elapsed time: at least Retry-After (SQLite keeps whole seconds)
+        let earliest = before + chrono::Duration::seconds(59);
+        assert!(
+            retrying.run_at >= earliest,
+            "{:?} < {earliest:?}",
+            retrying.run_at
+        );
+        assert_eq!(retrying.last_error.as_deref(), Some("rate limited"));
+        assert_eq!(handlers.calls(job.message_id), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrency_and_kinds_are_respected() {
+    each_backend(|url| async move {
+        let jobs = connect(&url, jobs_config()).await;
+        let tenant = Uuid::now_v7();
+        let nap = Script::Sleep(Duration::from_millis(100));
+        let mut script = Vec::new();
+        let mut ids = Vec::new();
+        for _ in 0..6 {
+            let connection = Uuid::now_v7();
+            script.push((connection, nap));
+            let push = PushClients {
+                tenant_id: tenant,
+                connection_id: connection,
+            };
+            ids.push(jobs.enqueue(push).await.expect("enqueue"));
+        }
+        let other_kind = jobs.enqueue(extract(tenant)).await.expect("enqueue");
+        let handlers = Arc::new(Scripted::with(&script));
+        let config = WorkerConfig {
+            concurrency: 2,
+            kinds: vec![JobKind::PushClients],
+            ..worker_config()
+        };
+        let workers = Workers::start(&jobs, handlers.clone(), config)
+            .await
+            .expect("start");
+        for id in &ids {
+            wait_status(&jobs, id, JobStatus::Done).await;
+        }
+        workers.shutdown().await;
+        let max = handlers
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst);
+        assert!((1..=2).contains(&max), "max in flight {max}");
+        let untouched = jobs
+            .get_job(&other_kind)
+            .await
+            .expect("get")
+            .expect("exists");
+        assert_eq!(
+            untouched.status,
+            JobStatus::Pending,
+            "kind not run by this worker"
+        );
     })
     .await;
 }

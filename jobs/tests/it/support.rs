@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -153,6 +154,10 @@ pub enum Script {
     Permanent,
     /// Fail permanently the first time only.
     PermanentOnce,
+    /// Fail transiently with this `Retry-After` the first time, then succeed.
+    RetryAfterOnce(Duration),
+    /// Panic the first time only.
+    PanicOnce,
     /// Sleep, then succeed.
     Sleep(Duration),
     /// Never finish.
@@ -167,6 +172,9 @@ pub struct Scripted {
     script: Mutex<HashMap<Uuid, Script>>,
     pub contexts: Mutex<Vec<JobContext>>,
     pub scheduled: Mutex<Vec<ScheduledConnection>>,
+    in_flight: AtomicU32,
+    /// Most handlers seen running at the same time.
+    pub max_in_flight: AtomicU32,
 }
 
 impl Scripted {
@@ -205,8 +213,18 @@ impl Scripted {
             Some(Script::Permanent) => Err(JobError::permanent("bad data")),
             Some(Script::PermanentOnce) if n == 1 => Err(JobError::permanent("bad data once")),
             Some(Script::PermanentOnce) => Ok(()),
+            Some(Script::RetryAfterOnce(after)) if n == 1 => Err(JobError::Transient {
+                message: "rate limited".into(),
+                retry_after: Some(after),
+            }),
+            Some(Script::RetryAfterOnce(_)) => Ok(()),
+            Some(Script::PanicOnce) if n == 1 => panic!("handler bug (expected by the test)"),
+            Some(Script::PanicOnce) => Ok(()),
             Some(Script::Sleep(d)) => {
+                let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                self.max_in_flight.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(d).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 Ok(())
             }
             Some(Script::Block) => std::future::pending().await,
