@@ -2,6 +2,7 @@
 
 use crate::config::{Config, JwtConfig};
 use crate::db;
+use crate::workers::{self, RunningWorkers};
 use anyhow::Context;
 use base64::Engine;
 use clientele_api::{HttpConfig, Tokens};
@@ -10,6 +11,7 @@ use clientele_domain::tenants::{self, NewTenant};
 use clientele_domain::{
     Domain, DomainError, EventBus, InProcessBus, PgBus, Role, TenantId, instance,
 };
+use clientele_jobs::Jobs;
 use rand::RngCore;
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::net::SocketAddr;
@@ -113,17 +115,25 @@ pub struct RunningApp {
     pub first_start: Option<FirstStart>,
     pub domain: Domain,
     pub tokens: Tokens,
+    /// The job store (shared by every replica and worker on the same database).
+    pub jobs: Jobs,
+    workers: Option<RunningWorkers>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningApp {
-    /// Stops accepting connections, lets in-flight requests finish, and returns.
+    /// Stops accepting connections, lets in-flight requests finish, then stops the workers
+    /// (in-flight jobs finish or go back to the queue), and returns.
     pub async fn shutdown(mut self) -> anyhow::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        (&mut self.task).await??;
+        let served = (&mut self.task).await;
+        if let Some(workers) = self.workers.take() {
+            workers.shutdown().await;
+        }
+        served??;
         Ok(())
     }
 
@@ -168,11 +178,18 @@ pub async fn start_with(
     let tokens = tokens(config, &db).await?;
     let first_start = bootstrap(config, &db, &tokens).await?;
     let events = event_bus(&db, config.subscriber_buffer).await?;
+    let jobs = workers::open(config, &db).await?;
     let mut domain = Domain::new(db, events);
+    domain.queue = Arc::new(workers::Queue(jobs.clone()));
     if let Some(sender) = sender {
         domain.sender = sender;
     }
-    let schema = clientele_api::schema::build(domain.clone(), config.limits);
+    let workers = if config.workers.enabled {
+        Some(workers::start(config, &jobs, domain.clone()).await?)
+    } else {
+        None
+    };
+    let schema = clientele_api::schema::build(domain.clone(), Some(jobs.clone()), config.limits);
     let router = clientele_api::router(
         schema,
         domain.clone(),
@@ -201,7 +218,27 @@ pub async fn start_with(
         first_start,
         domain,
         tokens,
+        jobs,
+        workers,
         shutdown: Some(tx),
         task,
     })
+}
+
+/// A worker process (`clientele worker`): the job workers without the HTTP server. Runs until
+/// `signal`, then lets in-flight jobs finish or returns them to the queue.
+pub async fn run_worker(
+    config: &Config,
+    signal: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let db = open_database(config).await?;
+    let events = event_bus(&db, config.subscriber_buffer).await?;
+    let jobs = workers::open(config, &db).await?;
+    let mut domain = Domain::new(db, events);
+    domain.queue = Arc::new(workers::Queue(jobs.clone()));
+    let running = workers::start(config, &jobs, domain).await?;
+    tracing::info!(concurrency = config.workers.concurrency, "worker started");
+    signal.await;
+    running.shutdown().await;
+    Ok(())
 }

@@ -157,6 +157,24 @@ pub const SPECS: &[Spec] = &[
         "true",
         "on first start (no tenants yet), create tenant `demo` and print an admin token",
     ),
+    spec(
+        "workers",
+        "CLIENTELE_WORKERS",
+        "true",
+        "run background-job workers inside `clientele serve` (off: run `clientele worker` beside it)",
+    ),
+    spec(
+        "worker_concurrency",
+        "CLIENTELE_WORKER_CONCURRENCY",
+        "4",
+        "jobs one worker process runs at once",
+    ),
+    spec(
+        "jobs_database_url",
+        "CLIENTELE_JOBS_DATABASE_URL",
+        "",
+        "where jobs are stored; empty: the main database (SQLite file or PostgreSQL schema `apalis`)",
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -192,6 +210,17 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub demo_tenant: bool,
+    pub workers: WorkersConfig,
+}
+
+/// Background jobs: where they are stored and whether this process runs them.
+#[derive(Clone, Debug)]
+pub struct WorkersConfig {
+    /// `clientele serve` runs workers too.
+    pub enabled: bool,
+    pub concurrency: usize,
+    /// The job store's database; the main database when `None`.
+    pub database_url: Option<String>,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -453,6 +482,28 @@ impl Config {
             log_format,
             log_filter: log.value,
             demo_tenant: get("demo_tenant").boolean()?,
+            workers: WorkersConfig {
+                enabled: get("workers").boolean()?,
+                concurrency: get("worker_concurrency").number(1, 256)?,
+                database_url: {
+                    let raw = get("jobs_database_url");
+                    match raw.optional() {
+                        None => None,
+                        Some(url)
+                            if url.starts_with("sqlite:")
+                                || url.starts_with("postgres://")
+                                || url.starts_with("postgresql://") =>
+                        {
+                            Some(url.to_string())
+                        }
+                        Some(_) => {
+                            return Err(
+                                raw.fail("expected sqlite://FILE or postgres://USER@HOST/DB")
+                            );
+                        }
+                    }
+                },
+            },
         })
     }
 

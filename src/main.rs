@@ -39,6 +39,9 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
     },
+    /// Run background-job workers only (extraction, CRM sync), beside servers started with
+    /// CLIENTELE_WORKERS=false or to add capacity.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Print the GraphQL schema (SDL).
@@ -182,6 +185,11 @@ fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => serve(config).await,
+        Command::Worker => {
+            app::run_worker(&config, shutdown_signal()).await?;
+            tracing::info!("stopped");
+            Ok(())
+        }
         Command::Migrate => {
             app::open_database(&config).await?;
             println!("migrations applied to {}", db::redact(&config.database_url));

@@ -128,7 +128,7 @@ async fn demote(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert(
+pub(crate) async fn insert(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     client: ClientId,

@@ -12,11 +12,13 @@ pub mod contact_window;
 pub mod conversations;
 pub mod error;
 pub mod events;
+pub mod extraction;
 pub mod identities;
 pub mod instance;
 pub mod notes;
 pub mod pagination;
 pub mod preferences;
+pub mod queue;
 pub mod seed;
 pub mod sms;
 pub mod tenants;
@@ -35,21 +37,24 @@ use sea_orm::{
 };
 use std::sync::Arc;
 
-/// Everything a service needs: the database, the event bus and outbound delivery.
+/// Everything a service needs: the database, the event bus, outbound delivery and the job
+/// queue.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
     pub events: Arc<dyn EventBus>,
     pub sender: Arc<dyn conversations::MessageSender>,
+    pub queue: Arc<dyn queue::JobQueue>,
 }
 
 impl Domain {
-    /// A domain that logs outbound messages instead of delivering them.
+    /// A domain that logs outbound messages instead of delivering them and queues no jobs.
     pub fn new(db: DatabaseConnection, events: Arc<dyn EventBus>) -> Self {
         Self {
             db,
             events,
             sender: Arc::new(conversations::LogSender),
+            queue: Arc::new(queue::NoQueue),
         }
     }
 

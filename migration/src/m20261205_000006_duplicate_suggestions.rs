@@ -1,6 +1,6 @@
 //! `duplicate_suggestions`: a fact found in a message that belongs to another client than the
 //! one the message is about. Extraction never merges on its own; it stores the evidence here
-//! and staff decide.
+//! and staff decide. Also an index for the sweep that finds messages still pending extraction.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -20,6 +20,13 @@ enum DuplicateSuggestions {
     Rule,
     MessageId,
     Evidence,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    ExtractionState,
     CreatedAt,
 }
 
@@ -102,10 +109,28 @@ impl MigrationTrait for Migration {
                     .col(DuplicateSuggestions::OtherClientId)
                     .to_owned(),
             )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ix_messages_extraction_pending")
+                    .table(Messages::Table)
+                    .col(Messages::ExtractionState)
+                    .col(Messages::CreatedAt)
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(
+                Index::drop()
+                    .name("ix_messages_extraction_pending")
+                    .table(Messages::Table)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_table(Table::drop().table(DuplicateSuggestions::Table).to_owned())
             .await

@@ -105,6 +105,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.bind = "127.0.0.1:0".parse().expect("addr");
     config.database_url = database_url.to_string();
     config.demo_tenant = false;
+    // Jobs run only in the tests that ask for them, so a test sees exactly what it did.
+    config.workers.enabled = false;
     config.db_max_connections = 4;
     config
 }
@@ -127,6 +129,15 @@ pub async fn test_database() -> (String, Option<TempDir>) {
             let url = format!("sqlite://{}", dir.path().join("test.db").display());
             (url, Some(dir))
         }
+    }
+}
+
+/// A database of its own, for tests that must not share jobs or workers with other tests: a
+/// new PostgreSQL database, or a new SQLite file.
+pub async fn isolated_database() -> (String, Option<TempDir>) {
+    match postgres_server() {
+        Some(server) => (fresh_postgres_database(&server, true).await, None),
+        None => test_database().await,
     }
 }
 

@@ -11,6 +11,7 @@ mod clients;
 mod conversation_list;
 mod conversations;
 mod csv;
+mod extraction;
 mod health;
 mod helpers;
 mod limits;

@@ -20,6 +20,16 @@ mirror_enum!(
 mirror_enum!(ConversationStatus = thread::ConversationStatus { Active, Closed });
 mirror_enum!(MessageDirection = message::Direction { Inbound, Outbound });
 mirror_enum!(
+    /// Where an inbound message is in extraction: `PENDING` until the extraction job ran,
+    /// `DONE` after, `SKIPPED` for messages extraction does not read (outbound, erased).
+    ExtractionState = message::ExtractionState {
+        Pending,
+        Done,
+        Skipped,
+        Failed
+    }
+);
+mirror_enum!(
     AuthorKind = message::AuthorKind {
         Customer,
         Ai,
@@ -138,6 +148,9 @@ impl Message {
     }
     async fn sent_at(&self) -> DateTime<Utc> {
         self.0.sent_at
+    }
+    async fn extraction_state(&self) -> ExtractionState {
+        self.0.extraction_state.into()
     }
 }
 

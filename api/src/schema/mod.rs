@@ -24,6 +24,7 @@ macro_rules! mirror_enum {
 mod audit;
 pub mod clients;
 pub mod conversations;
+pub mod jobs;
 pub mod loaders;
 mod me;
 mod preferences;
@@ -46,6 +47,7 @@ pub struct Query(
     audit::AuditQuery,
     clients::merge::MergeQuery,
     conversations::ConversationQuery,
+    jobs::JobQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -56,6 +58,7 @@ pub struct Mutation(
     clients::merge::MergeMutation,
     clients::import::ImportMutation,
     conversations::ConversationMutation,
+    jobs::JobMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -114,8 +117,17 @@ pub fn builder(limits: SchemaLimits) -> SchemaBuilder<Query, Mutation, Subscript
     }
 }
 
-pub fn build(domain: Domain, limits: SchemaLimits) -> AppSchema {
-    builder(limits).data(domain).finish()
+/// The schema over `domain`; admins' job views need `jobs` (the job store).
+pub fn build(
+    domain: Domain,
+    jobs: Option<clientele_jobs::Jobs>,
+    limits: SchemaLimits,
+) -> AppSchema {
+    let builder = builder(limits).data(domain);
+    match jobs {
+        Some(jobs) => builder.data(jobs).finish(),
+        None => builder.finish(),
+    }
 }
 
 /// The SDL the server exposes (what `clientele schema` prints).

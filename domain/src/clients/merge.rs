@@ -6,8 +6,8 @@ use crate::entities::client::{self, SaleStatus};
 use crate::entities::json::StringList;
 use crate::entities::timeline_event::TimelineKind;
 use crate::entities::{
-    client_identity, client_note, client_preference, conversation, meeting, survey_response,
-    timeline_event,
+    client_identity, client_note, client_preference, conversation, duplicate_suggestion, meeting,
+    survey_response, timeline_event,
 };
 use crate::timeline::{self, EventActor};
 use crate::{Actor, ClientId, Domain, DomainError, DomainResult, Role, TenantId};
@@ -536,6 +536,36 @@ pub async fn duplicates(
             continue;
         }
         push(ids, "same_name", 0.5, "same full name".into());
+    }
+    // Facts extraction found in one client's messages that another client holds.
+    let live: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.0).collect();
+    let suggestions = duplicate_suggestion::Entity::scoped(actor.tenant)
+        .order_by_asc(duplicate_suggestion::Column::CreatedAt)
+        .all(&d.db)
+        .await?;
+    let mut seen = std::collections::HashSet::new();
+    for s in suggestions {
+        if !live.contains(&s.client_id) || !live.contains(&s.other_client_id) {
+            continue;
+        }
+        let mut ids = vec![s.client_id, s.other_client_id];
+        ids.sort();
+        if !seen.insert(ids.clone()) {
+            continue;
+        }
+        let message = s
+            .message_id
+            .map(|m| format!(" (message {m}, rule {})", s.rule))
+            .unwrap_or_default();
+        push(
+            ids,
+            "extracted_fact",
+            0.9,
+            format!(
+                "a message about one names the {} {} that the other holds{message}",
+                s.kind, s.value
+            ),
+        );
     }
     if let Some(ClientId(id)) = client {
         out.retain(|c| c.client_ids.contains(&id));

@@ -6,8 +6,8 @@ use crate::audit::{self, Outcome};
 use crate::entities::client;
 use crate::entities::timeline_event::TimelineKind;
 use crate::entities::{
-    client_identity, client_note, client_preference, conversation, meeting, message,
-    survey_response, timeline_event,
+    client_identity, client_note, client_preference, conversation, duplicate_suggestion, meeting,
+    message, survey_response, timeline_event,
 };
 use crate::timeline::{self, EventActor};
 use crate::{Actor, ClientId, Domain, DomainError, DomainResult, Role, tenants};
@@ -147,6 +147,15 @@ pub async fn erase(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<clie
         .await?;
     survey_response::Entity::scoped_delete(actor.tenant)
         .filter(survey_response::Column::ClientId.eq(id.0))
+        .exec(&txn)
+        .await?;
+    // Suggestions name the person's email or phone: they go too.
+    duplicate_suggestion::Entity::scoped_delete(actor.tenant)
+        .filter(
+            sea_orm::Condition::any()
+                .add(duplicate_suggestion::Column::ClientId.eq(id.0))
+                .add(duplicate_suggestion::Column::OtherClientId.eq(id.0)),
+        )
         .exec(&txn)
         .await?;
     // Message bodies of the person's conversations go; the threads stay, anonymised.

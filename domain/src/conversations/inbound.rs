@@ -144,6 +144,10 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
         return Ok(Ingested::Duplicate);
     };
     txn.commit().await?;
+    if let Err(error) = d.queue.message_stored(tenant, stored.id).await {
+        // Committed all the same: the worker's sweep finds pending messages.
+        tracing::warn!(message = %stored.id, %error, "could not enqueue extraction");
+    }
     publish_message(d, tenant, &thread, &stored);
     if let Some(client) = thread.client_id {
         d.events.publish(

@@ -23,7 +23,8 @@ impl DuplicateCandidate {
             .filter_map(|id| found.get(id).cloned().map(Client))
             .collect())
     }
-    /// `same_external_id`, `same_email`, `same_name_same_company`, `same_name`.
+    /// `same_external_id`, `same_email`, `extracted_fact` (a message about one names an email
+    /// or phone the other holds), `same_name_same_company`, `same_name`.
     async fn rule(&self) -> &str {
         self.0.rule
     }

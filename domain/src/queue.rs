@@ -1,0 +1,22 @@
+//! What the domain asks of the background-job runtime, without depending on it: the app
+//! plugs the real queue in; tools and some tests use [`NoQueue`].
+
+use crate::TenantId;
+use futures_util::future::BoxFuture;
+use uuid::Uuid;
+
+/// Where work that happens after a commit is handed over.
+pub trait JobQueue: Send + Sync + 'static {
+    /// An inbound message was committed and waits for extraction. An error is logged by the
+    /// caller: the message stays pending and the worker's sweep picks it up later.
+    fn message_stored(&self, tenant: TenantId, message: Uuid) -> BoxFuture<'_, Result<(), String>>;
+}
+
+/// Hands nothing over: messages stay pending until something processes them.
+pub struct NoQueue;
+
+impl JobQueue for NoQueue {
+    fn message_stored(&self, _: TenantId, _: Uuid) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}

@@ -1,0 +1,179 @@
+//! Background jobs, wired: the job store, the domain's queue over it, the handlers that call
+//! one domain function per job, and the sweep that re-enqueues messages left pending.
+
+use crate::config::Config;
+use async_trait::async_trait;
+use clientele_domain::queue::JobQueue;
+use clientele_domain::{Domain, DomainError, TenantId, extraction};
+use clientele_jobs::{
+    DeliverWebhook, ExtractMessage, JobContext, JobError, JobHandlers, Jobs, JobsConfig, JobsDb,
+    PullChanges, PushActivities, PushClients, WorkerConfig, Workers,
+};
+use futures_util::future::BoxFuture;
+use sea_orm::{DatabaseConnection, DbBackend};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// Messages pending longer than this are re-enqueued by the sweep.
+const SWEEP_AFTER: Duration = Duration::from_secs(60);
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const SWEEP_BATCH: u64 = 1000;
+
+/// Opens the job store: the configured jobs database, else the main database (the same
+/// SQLite file, or the `apalis` schema of the same PostgreSQL database).
+pub async fn open(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Jobs> {
+    let jobs_config = JobsConfig::default();
+    // SQLite: a pool of the jobs' own on the same file (apalis's setup changes connection
+    // settings that the app's pool must keep). PostgreSQL: the app's pool, schema `apalis`.
+    let jobs = match (&config.workers.database_url, db.get_database_backend()) {
+        (Some(url), _) => Jobs::connect(url, jobs_config).await?,
+        (None, DbBackend::Postgres) => {
+            let pool = JobsDb::Postgres(db.get_postgres_connection_pool().clone());
+            Jobs::open(&pool, jobs_config).await?
+        }
+        (None, _) => Jobs::connect(&config.database_url, jobs_config).await?,
+    };
+    Ok(jobs)
+}
+
+/// The domain's queue: hands committed work to the job store.
+pub struct Queue(pub Jobs);
+
+impl JobQueue for Queue {
+    fn message_stored(
+        &self,
+        tenant: TenantId,
+        message: uuid::Uuid,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .enqueue_extract(ExtractMessage {
+                    tenant_id: tenant.0,
+                    message_id: message,
+                })
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// What each job does: one domain call, its error sorted into retry-worthy or not.
+pub struct Handlers {
+    pub domain: Domain,
+}
+
+fn job_error(e: DomainError) -> JobError {
+    match e {
+        DomainError::NotFound { .. } | DomainError::Invalid { .. } | DomainError::Forbidden(_) => {
+            JobError::permanent(e.to_string())
+        }
+        // Database trouble and concurrent writers: worth another attempt.
+        DomainError::Conflict(_) | DomainError::Database(_) => JobError::transient(e.to_string()),
+    }
+}
+
+#[async_trait]
+impl JobHandlers for Handlers {
+    async fn extract_message(&self, ctx: &JobContext, job: ExtractMessage) -> Result<(), JobError> {
+        let tenant = TenantId(job.tenant_id);
+        match extraction::process_message(&self.domain, tenant, job.message_id).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let error = job_error(e);
+                let last =
+                    matches!(error, JobError::Permanent { .. }) || ctx.attempt >= ctx.max_attempts;
+                if last {
+                    // The job ends failed; the message says so, and the sweep leaves it alone
+                    // until an admin retries the job.
+                    let _ = extraction::mark_failed(&self.domain, tenant, job.message_id).await;
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn push_clients(&self, _: &JobContext, _: PushClients) -> Result<(), JobError> {
+        Err(JobError::permanent(
+            "no CRM connection handler in this build",
+        ))
+    }
+
+    async fn pull_changes(&self, _: &JobContext, _: PullChanges) -> Result<(), JobError> {
+        Err(JobError::permanent(
+            "no CRM connection handler in this build",
+        ))
+    }
+
+    async fn push_activities(&self, _: &JobContext, _: PushActivities) -> Result<(), JobError> {
+        Err(JobError::permanent(
+            "no CRM connection handler in this build",
+        ))
+    }
+
+    async fn deliver_webhook(&self, _: &JobContext, _: DeliverWebhook) -> Result<(), JobError> {
+        Err(JobError::permanent(
+            "no outbound webhook handler in this build",
+        ))
+    }
+}
+
+/// Running workers and the sweep beside them.
+pub struct RunningWorkers {
+    workers: Workers,
+    sweep: JoinHandle<()>,
+}
+
+impl RunningWorkers {
+    /// Stops taking jobs and lets in-flight ones finish (or returns them to the queue).
+    pub async fn shutdown(self) {
+        self.sweep.abort();
+        self.workers.shutdown().await;
+    }
+}
+
+/// Starts workers over `jobs` for `domain`, and the sweep.
+pub async fn start(config: &Config, jobs: &Jobs, domain: Domain) -> anyhow::Result<RunningWorkers> {
+    let handlers = Arc::new(Handlers {
+        domain: domain.clone(),
+    });
+    let workers = Workers::start(
+        jobs,
+        handlers,
+        WorkerConfig {
+            concurrency: config.workers.concurrency,
+            poll_interval: Duration::from_millis(200),
+            ..WorkerConfig::default()
+        },
+    )
+    .await?;
+    let sweep = tokio::spawn(sweep(jobs.clone(), domain));
+    Ok(RunningWorkers { workers, sweep })
+}
+
+/// Re-enqueues messages still pending a while after they arrived (their enqueue failed, or
+/// they predate the workers). Enqueueing is deduplicated per message.
+async fn sweep(jobs: Jobs, domain: Domain) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        tick.tick().await;
+        let older_than = chrono::Utc::now()
+            - chrono::Duration::from_std(SWEEP_AFTER).unwrap_or(chrono::Duration::zero());
+        match extraction::stale_pending(&domain.db, older_than, SWEEP_BATCH).await {
+            Ok(found) => {
+                for (tenant, message) in found {
+                    let job = ExtractMessage {
+                        tenant_id: tenant.0,
+                        message_id: message,
+                    };
+                    if let Err(error) = jobs.enqueue_extract(job).await {
+                        tracing::warn!(%error, "sweep could not enqueue extraction");
+                        break;
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "sweep could not read pending messages"),
+        }
+    }
+}
