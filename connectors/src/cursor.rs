@@ -3,13 +3,27 @@
 //! Each provider queries "modified at or after `since`, oldest first" and follows its own
 //! continuation (`nextRecordsUrl`, search `after`, `@odata.nextLink`). Querying *at or after*
 //! (not strictly after) never misses a record modified in the same clock tick as the last one
-//! seen; the ids already delivered at exactly `since` are remembered and skipped.
+//! seen; the records already delivered at exactly `since` are remembered by id *and content
+//! fingerprint* and skipped, so a record edited again within the same tick is still delivered.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::SyncCursor;
+use crate::model::{CrmContact, SyncCursor};
 use crate::{CrmError, Result};
+
+/// The key a delivered record is remembered by: remote id plus a fingerprint of its content.
+pub(crate) fn seen_key(c: &CrmContact, deleted: bool) -> String {
+    use sha2::{Digest, Sha256};
+    let content = CrmContact {
+        updated_at: None,
+        ..c.clone()
+    };
+    let json = serde_json::to_vec(&(content, deleted)).unwrap_or_default();
+    let digest = Sha256::digest(&json);
+    let fp: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{}#{fp}", c.remote_id.as_deref().unwrap_or_default())
+}
 
 /// Position in a change feed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,9 +61,9 @@ impl FeedCursor {
         SyncCursor(serde_json::to_string(self).unwrap_or_default())
     }
 
-    /// Whether a record returned by the query was not delivered already.
-    pub fn is_new(&self, id: &str, modified: DateTime<Utc>) -> bool {
-        !(Some(modified) == self.since && self.seen.iter().any(|s| s == id))
+    /// Whether a record (by [`seen_key`]) returned by the query was not delivered already.
+    pub fn is_new(&self, key: &str, modified: DateTime<Utc>) -> bool {
+        !(Some(modified) == self.since && self.seen.iter().any(|s| s == key))
     }
 }
 
@@ -64,7 +78,7 @@ pub(crate) enum PageEnd {
     RestartWindow,
 }
 
-/// Advance `cursor` past a page of `(id, modified)` records (oldest first). Returns the new
+/// Advance `cursor` past a page of `(seen_key, modified)` records (oldest first). Returns the new
 /// cursor and whether more is ready now.
 pub(crate) fn advance(
     cursor: &FeedCursor,
@@ -171,6 +185,27 @@ mod tests {
         assert!(more);
         assert_eq!(c.since, Some(t(9)));
         assert_eq!(c.next, None);
+    }
+
+    #[test]
+    fn same_tick_edit_changes_the_seen_key() {
+        let c = CrmContact {
+            remote_id: Some("r".into()),
+            city: Some("A".into()),
+            ..Default::default()
+        };
+        let edited = CrmContact {
+            city: Some("B".into()),
+            ..c.clone()
+        };
+        assert_ne!(seen_key(&c, false), seen_key(&edited, false));
+        assert_ne!(seen_key(&c, false), seen_key(&c, true));
+        let touched = CrmContact {
+            updated_at: Some(t(1)),
+            ..c.clone()
+        };
+        assert_eq!(seen_key(&c, false), seen_key(&touched, false));
+        assert!(seen_key(&c, false).starts_with("r#"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::config::{ConnectionConfig, parse_url};
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
-use crate::cursor::{FeedCursor, PageEnd, advance};
+use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
 use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
@@ -126,6 +126,7 @@ impl Dynamics {
         url.query_pairs_mut().append_pair("$select", "contactid");
         let req = Self::request("dynamics.contact.upsert", Method::PATCH, url)
             .header("prefer", "return=representation")
+            .header("mscrm.suppressduplicatedetection", "false")
             .json(dto::contact_body(c, &self.ext));
         let resp = self.exec.send(&req).await?;
         let status = resp.status.as_u16();
@@ -258,11 +259,11 @@ impl CrmConnector for Dynamics {
                 dto::contact_from_record(record, &self.ext).ok_or_else(|| {
                     CrmError::Protocol("record without contactid or modifiedon".into())
                 })?;
-            let id = contact.remote_id.clone().unwrap_or_default();
-            if cur.is_new(&id, modified) {
+            let key = seen_key(&contact, false);
+            if cur.is_new(&key, modified) {
                 out.contacts.push(contact);
             }
-            seen.push((id, modified));
+            seen.push((key, modified));
         }
         let end = page
             .next_link

@@ -57,8 +57,15 @@ pub fn classify(status: u16, headers: &HeaderMap, body: &[u8]) -> Verdict {
             .iter()
             .any(|c| c == "REQUEST_LIMIT_EXCEEDED") =>
         {
+            // `TotalRequests Limit exceeded.` is the daily allowance; concurrency limits
+            // (`ConcurrentPerOrgLongTxn Limit exceeded.`) clear within seconds.
+            let concurrent = String::from_utf8_lossy(body).contains("Concurrent");
             Verdict::RateLimited {
-                scope: RateLimitScope::Daily,
+                scope: if concurrent {
+                    RateLimitScope::Burst
+                } else {
+                    RateLimitScope::Daily
+                },
                 retry_after: None,
             }
         }
@@ -227,6 +234,14 @@ mod tests {
             classify(403, &HeaderMap::new(), body),
             Verdict::RateLimited {
                 scope: RateLimitScope::Daily,
+                retry_after: None
+            }
+        );
+        let conc = br#"[{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}]"#;
+        assert_eq!(
+            classify(403, &HeaderMap::new(), conc),
+            Verdict::RateLimited {
+                scope: RateLimitScope::Burst,
                 retry_after: None
             }
         );

@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::config::ConnectionConfig;
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
-use crate::cursor::{FeedCursor, PageEnd, advance};
+use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
 use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
@@ -264,10 +264,11 @@ impl CrmConnector for HubSpot {
             let (contact, modified) = dto::contact_from_object(o, &self.ext).ok_or_else(|| {
                 CrmError::Protocol("search result without lastmodifieddate".into())
             })?;
-            if cur.is_new(&o.id, modified) {
+            let key = seen_key(&contact, false);
+            if cur.is_new(&key, modified) {
                 out.contacts.push(contact);
             }
-            seen.push((o.id.clone(), modified));
+            seen.push((key, modified));
         }
         let end = match page.paging.and_then(|p| p.next) {
             Some(next) => {

@@ -12,7 +12,7 @@ use url::Url;
 
 use crate::config::{ConnectionConfig, parse_url};
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
-use crate::cursor::{FeedCursor, PageEnd, advance};
+use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
 use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
@@ -219,15 +219,16 @@ impl CrmConnector for Salesforce {
                     "query record without Id or SystemModstamp".into(),
                 ));
             };
-            let id = contact.remote_id.clone().unwrap_or_default();
-            if cur.is_new(&id, modified) {
+            let key = seen_key(&contact, deleted);
+            if cur.is_new(&key, modified) {
                 if deleted {
-                    out.deleted_remote_ids.push(id.clone());
+                    out.deleted_remote_ids
+                        .push(contact.remote_id.clone().unwrap_or_default());
                 } else {
                     out.contacts.push(contact);
                 }
             }
-            seen.push((id, modified));
+            seen.push((key, modified));
         }
         let end = match (page.done, page.next_records_url) {
             (false, Some(next)) => PageEnd::Continue(next),
