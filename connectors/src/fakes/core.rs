@@ -49,6 +49,8 @@ pub(crate) struct Flavor {
     pub decorate: fn(&mut Response, &Usage),
     /// Timestamp granularity of the CRM (seconds for Salesforce and Dataverse).
     pub tick: TimeDelta,
+    /// Whether every write gets a distinct timestamp (one tick after the previous at least).
+    pub distinct_stamps: bool,
     /// Which CRM.
     pub provider: crate::Provider,
     /// Success body of the token endpoint: (access, refresh, ttl, base URL).
@@ -68,6 +70,7 @@ pub(crate) struct State_ {
     pub codes: HashMap<String, String>,
     pub revoked: bool,
     pub client_credential_grants: u64,
+    pub last_stamp: Option<DateTime<Utc>>,
     pub fail_queue: VecDeque<FailKind>,
     pub window: VecDeque<Instant>,
     pub daily_used: u64,
@@ -117,7 +120,7 @@ impl Core {
 
     /// Create or update a contact by external id; fields left `None` are kept.
     pub fn upsert_contact(&self, st: &mut State_, c: &CrmContact) -> (String, bool) {
-        let now = self.now();
+        let now = self.stamp(st);
         if let Some(existing) = st.contacts.iter_mut().find(|s| {
             !s.deleted && !c.external_id.is_empty() && s.contact.external_id == c.external_id
         }) {
@@ -136,6 +139,20 @@ impl Core {
             deleted: false,
         });
         (remote_id, true)
+    }
+
+    /// The modification time of a write made now.
+    pub fn stamp(&self, st: &mut State_) -> DateTime<Utc> {
+        let mut t = self.now();
+        if self.flavor.distinct_stamps {
+            if let Some(last) = st.last_stamp {
+                if t <= last {
+                    t = last + self.flavor.tick;
+                }
+            }
+        }
+        st.last_stamp = Some(t);
+        t
     }
 
     pub fn next_seq(st: &mut State_) -> u64 {

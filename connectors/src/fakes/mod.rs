@@ -6,11 +6,13 @@
 //! from other crates' tests and benchmarks.
 
 mod core;
+mod hubspot;
 mod salesforce;
 mod server;
 
 use std::time::Duration;
 
+pub use hubspot::FakeHubSpot;
 pub use salesforce::FakeSalesforce;
 pub use server::FakeServer;
 

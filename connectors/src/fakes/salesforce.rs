@@ -60,6 +60,7 @@ impl FakeSalesforce {
                 reject,
                 decorate,
                 tick: TimeDelta::seconds(1),
+                distinct_stamps: false,
                 provider: Provider::Salesforce,
                 token_body,
                 issues_refresh: true,

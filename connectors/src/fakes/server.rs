@@ -168,8 +168,8 @@ impl FakeServer {
     /// A change made by a CRM user: updates the record with `contact.remote_id` (set fields
     /// only), or creates one. Returns the remote id.
     pub fn insert_remote_change(&self, contact: CrmContact) -> String {
-        let now = self.core.now();
         let mut st = self.core.lock();
+        let now = self.core.stamp(&mut st);
         if let Some(id) = &contact.remote_id {
             if let Some(s) = st
                 .contacts
@@ -197,8 +197,8 @@ impl FakeServer {
 
     /// Delete a contact as a CRM user would. Returns whether it existed.
     pub fn delete_remote(&self, remote_id: &str) -> bool {
-        let now = self.core.now();
         let mut st = self.core.lock();
+        let now = self.core.stamp(&mut st);
         match st
             .contacts
             .iter_mut()

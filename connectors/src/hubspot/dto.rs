@@ -136,9 +136,14 @@ pub fn existing_id(message: &str) -> Option<String> {
 }
 
 /// Search request on `lastmodifieddate` (oldest first).
-pub fn search_body(since: Option<DateTime<Utc>>, limit: u32, after: Option<&str>) -> Value {
+pub fn search_body(
+    since: Option<DateTime<Utc>>,
+    limit: u32,
+    after: Option<&str>,
+    ext_property: &str,
+) -> Value {
     let mut props: Vec<&str> = FIELD_MAP.iter().map(|(_, n)| *n).collect();
-    props.push("lastmodifieddate");
+    props.extend([ext_property, "lastmodifieddate"]);
     let mut body = json!({
         "sorts": [{ "propertyName": "lastmodifieddate", "direction": "ASCENDING" }],
         "properties": props,
@@ -290,7 +295,7 @@ mod tests {
     #[test]
     fn search_request_and_results() {
         let since = parse_timestamp("2026-03-12T07:34:24.559Z").expect("ts");
-        let body = search_body(Some(since), 200, Some("200"));
+        let body = search_body(Some(since), 200, Some("200"), "clientele_id");
         assert_eq!(body["filterGroups"][0]["filters"][0]["operator"], "GTE");
         assert_eq!(
             body["filterGroups"][0]["filters"][0]["value"],

@@ -252,7 +252,12 @@ impl CrmConnector for HubSpot {
             Method::POST,
             self.url("/crm/v3/objects/contacts/search")?,
         )
-        .json(dto::search_body(cur.since, limit, cur.next.as_deref()));
+        .json(dto::search_body(
+            cur.since,
+            limit,
+            cur.next.as_deref(),
+            &self.ext,
+        ));
         let resp = self.exec.send(&req).await?;
         if !resp.is_success() {
             return Err(Self::failure(&resp));
@@ -281,7 +286,14 @@ impl CrmConnector for HubSpot {
             }
             None => PageEnd::Done,
         };
+        let restart = end == PageEnd::RestartWindow;
         let (next, more) = advance(&cur, &seen, end);
+        if restart && next.since == cur.since && cur.next.is_some() {
+            return Err(CrmError::Protocol(format!(
+                "more than {} contacts share one lastmodifieddate; cannot page past the search cap",
+                self.cfg.search_window_cap
+            )));
+        }
         out.next_cursor = next.encode();
         out.has_more = more;
         Ok(out)
