@@ -6,12 +6,14 @@
 //! from other crates' tests and benchmarks.
 
 mod core;
+mod dynamics;
 mod hubspot;
 mod salesforce;
 mod server;
 
 use std::time::Duration;
 
+pub use dynamics::FakeDynamics;
 pub use hubspot::FakeHubSpot;
 pub use salesforce::FakeSalesforce;
 pub use server::FakeServer;
