@@ -2,5 +2,6 @@
 
 mod common;
 mod dynamics;
+mod executor;
 mod hubspot;
 mod salesforce;
