@@ -144,12 +144,11 @@ impl Core {
     /// The modification time of a write made now.
     pub fn stamp(&self, st: &mut State_) -> DateTime<Utc> {
         let mut t = self.now();
-        if self.flavor.distinct_stamps {
-            if let Some(last) = st.last_stamp {
-                if t <= last {
-                    t = last + self.flavor.tick;
-                }
-            }
+        if self.flavor.distinct_stamps
+            && let Some(last) = st.last_stamp
+            && t <= last
+        {
+            t = last + self.flavor.tick;
         }
         st.last_stamp = Some(t);
         t
@@ -207,11 +206,11 @@ impl Core {
             }
             return Err((Rejection::Injected(kind), self.usage(&st)));
         }
-        if let Some(limit) = self.opts.daily_limit {
-            if st.daily_used >= limit {
-                st.stats.rate_limited += 1;
-                return Err((Rejection::Daily, self.usage(&st)));
-            }
+        if let Some(limit) = self.opts.daily_limit
+            && st.daily_used >= limit
+        {
+            st.stats.rate_limited += 1;
+            return Err((Rejection::Daily, self.usage(&st)));
         }
         if let Some((max, window)) = self.opts.rate_limit {
             while st

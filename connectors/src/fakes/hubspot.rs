@@ -135,10 +135,10 @@ fn reject(r: Rejection, u: &Usage) -> Response {
 
 fn decorate(resp: &mut Response, u: &Usage) {
     let mut put = |name: &'static str, v: Option<u64>| {
-        if let Some(v) = v {
-            if let Ok(v) = HeaderValue::from_str(&v.to_string()) {
-                resp.headers_mut().insert(name, v);
-            }
+        if let Some(v) = v
+            && let Ok(v) = HeaderValue::from_str(&v.to_string())
+        {
+            resp.headers_mut().insert(name, v);
         }
     };
     put("x-hubspot-ratelimit-max", u.window_max.map(u64::from));
@@ -459,11 +459,11 @@ async fn create_note(State(core): State<Arc<Core>>, Json(body): Json<Value>) -> 
         .and_then(|t| t.get("associationTypeId"))
         .and_then(Value::as_u64);
     let mut st = core.lock();
-    if !key.is_empty() {
-        if let Some(existing) = st.activities.iter().find(|a| a.dedupe_key == key) {
-            let msg = format!("Note already exists. Existing ID: {}", existing.remote_id);
-            return error(StatusCode::CONFLICT, "CONFLICT", &msg);
-        }
+    if !key.is_empty()
+        && let Some(existing) = st.activities.iter().find(|a| a.dedupe_key == key)
+    {
+        let msg = format!("Note already exists. Existing ID: {}", existing.remote_id);
+        return error(StatusCode::CONFLICT, "CONFLICT", &msg);
     }
     if type_id != Some(202) || !st.contacts.iter().any(|s| s.remote_id == to && !s.deleted) {
         return error(

@@ -325,10 +325,10 @@ fn run_query(sf: &Sf, ver: &str, soql: &str, all: bool, headers: &HeaderMap) -> 
     let locator = format!("01gFAKE{}", uuid::Uuid::now_v7().simple());
     let size = page_size(sf, headers);
     let first = serve_page(ver, &locator, &records, 0, size);
-    if records.len() > size {
-        if let Ok(mut q) = sf.queries.lock() {
-            q.insert(locator, records);
-        }
+    if records.len() > size
+        && let Ok(mut q) = sf.queries.lock()
+    {
+        q.insert(locator, records);
     }
     first
 }

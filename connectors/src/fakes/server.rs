@@ -170,19 +170,18 @@ impl FakeServer {
     pub fn insert_remote_change(&self, contact: CrmContact) -> String {
         let mut st = self.core.lock();
         let now = self.core.stamp(&mut st);
-        if let Some(id) = &contact.remote_id {
-            if let Some(s) = st
+        if let Some(id) = &contact.remote_id
+            && let Some(s) = st
                 .contacts
                 .iter_mut()
                 .find(|s| &s.remote_id == id && !s.deleted)
-            {
-                overlay(&mut s.contact, &contact);
-                if !contact.external_id.is_empty() {
-                    s.contact.external_id = contact.external_id.clone();
-                }
-                s.modified = now;
-                return id.clone();
+        {
+            overlay(&mut s.contact, &contact);
+            if !contact.external_id.is_empty() {
+                s.contact.external_id = contact.external_id.clone();
             }
+            s.modified = now;
+            return id.clone();
         }
         self.core
             .upsert_contact(
