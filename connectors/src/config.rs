@@ -20,8 +20,10 @@ pub struct HttpPolicy {
     pub backoff_base: Duration,
     /// Upper bound of one backoff step.
     pub backoff_cap: Duration,
-    /// Longest `Retry-After` honoured in-process; a longer one is returned as `RateLimited`
-    /// so the job system can reschedule instead of holding a worker.
+    /// Longest wait for one `Retry-After`: a longer value is shortened to this (the retry may
+    /// then meet another 429, and after `max_retries` the caller gets `RateLimited` with the
+    /// server's value to reschedule on). Tests set it tiny so fakes can answer faithful
+    /// whole-second `Retry-After`s without slowing the suite.
     pub max_retry_after: Duration,
 }
 

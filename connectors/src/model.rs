@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CrmContact {
     /// Clientele's client id (the CRM's external id / alternate key / unique property).
+    /// Empty on pulled records that were created in the CRM rather than by Clientele.
     pub external_id: String,
     /// The CRM's own id, once known.
     pub remote_id: Option<String>,

@@ -37,21 +37,20 @@ impl Provider {
         Provider::Dynamics365,
     ];
 
-    fn entry(self) -> &'static (Provider, &'static str, Constructor) {
-        REGISTRY
-            .iter()
-            .find(|(p, _, _)| *p == self)
-            .unwrap_or(&REGISTRY[0])
+    fn entry(self) -> Option<&'static (Provider, &'static str, Constructor)> {
+        REGISTRY.iter().find(|(p, _, _)| *p == self)
     }
 
     /// Stable lowercase name (stored in the database, used in URLs).
     pub fn name(self) -> &'static str {
-        self.entry().1
+        self.entry().map_or("unregistered", |(_, name, _)| name)
     }
 
-    /// Build the connector for a configuration.
+    /// Build the connector for a configuration (the registry).
     pub fn connect(config: ConnectionConfig) -> Result<Box<dyn CrmConnector>> {
-        let (_, _, constructor) = config.provider.entry();
+        let (_, _, constructor) = config.provider.entry().ok_or_else(|| {
+            CrmError::Config(format!("no connector registered for {:?}", config.provider))
+        })?;
         constructor(config)
     }
 }
@@ -94,5 +93,35 @@ mod tests {
             Some(Provider::Dynamics365)
         );
         assert!("pipedrive".parse::<Provider>().is_err());
+    }
+
+    #[test]
+    fn connect_checks_provider_specific_configuration() {
+        let base = url::Url::parse("https://org.example.com").expect("url");
+        let no_org = ConnectionConfig::new(Provider::Dynamics365, "id", "secret").tenant("t");
+        assert!(matches!(
+            Provider::connect(no_org),
+            Err(CrmError::Config(_))
+        ));
+        let no_tenant =
+            ConnectionConfig::new(Provider::Dynamics365, "id", "secret").org_url(base.clone());
+        assert!(matches!(
+            Provider::connect(no_tenant),
+            Err(CrmError::Config(_))
+        ));
+        let ok = ConnectionConfig::new(Provider::Dynamics365, "id", "secret")
+            .org_url(base)
+            .tenant("t");
+        let conn = Provider::connect(ok).expect("dynamics");
+        assert_eq!(conn.provider(), Provider::Dynamics365);
+        assert!(conn.authorization_url("s", "c").is_none());
+        for p in [Provider::Salesforce, Provider::HubSpot] {
+            let conn =
+                Provider::connect(ConnectionConfig::new(p, "id", "secret")).expect("connect");
+            assert_eq!(conn.provider(), p);
+            let url = conn.authorization_url("st", "ch").expect("code flow");
+            assert_eq!(url.scheme(), "https");
+            assert!(url.query().is_some_and(|q| q.contains("code_challenge=ch")));
+        }
     }
 }

@@ -254,6 +254,19 @@ async fn batch_upsert(State(core): State<Arc<Core>>, Json(body): Json<Value>) ->
     let mut st = core.lock();
     st.stats.upsert_calls += 1;
     st.stats.max_batch = st.stats.max_batch.max(inputs.len());
+    if core.opts.all_or_nothing_batches {
+        let bad = inputs.iter().find_map(|i| {
+            let email = i.get("properties")?.get("email")?.as_str()?;
+            email_rejected(&st, Some(email)).then(|| email.to_owned())
+        });
+        if let Some(email) = bad {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "VALIDATION_ERROR",
+                &invalid_email_message(&email),
+            );
+        }
+    }
     let (mut results, mut errors) = (Vec::new(), Vec::new());
     for input in inputs {
         let id_property = input
@@ -274,11 +287,10 @@ async fn batch_upsert(State(core): State<Arc<Core>>, Json(body): Json<Value>) ->
         let c = contact_from_props(&props, id.clone());
         if email_rejected(&st, c.email.as_deref()) {
             let email = c.email.clone().unwrap_or_default();
-            let detail = json!([{ "isValid": false, "message": format!("Email address {email} is invalid"), "error": "INVALID_EMAIL", "name": "email" }]);
             errors.push(json!({
                 "status": "error",
                 "category": "VALIDATION_ERROR",
-                "message": format!("Property values were not valid: {detail}"),
+                "message": invalid_email_message(&email),
                 "context": { "ids": [id] },
                 "errors": [],
                 "links": {},
@@ -308,6 +320,16 @@ async fn batch_upsert(State(core): State<Arc<Core>>, Json(body): Json<Value>) ->
         body["errors"] = Value::Array(errors);
     }
     (status, Json(body)).into_response()
+}
+
+fn invalid_email_message(email: &str) -> String {
+    let detail = json!([{
+        "isValid": false,
+        "message": format!("Email address {email} is invalid"),
+        "error": "INVALID_EMAIL",
+        "name": "email",
+    }]);
+    format!("Property values were not valid: {detail}")
 }
 
 fn filter_value(body: &Value) -> Option<(String, String, String)> {

@@ -56,6 +56,9 @@ pub struct FakeOptions {
     pub search_cap: u32,
     /// Dynamics: answer 500 `0x80040333` for a second contact with an existing email.
     pub duplicate_detection: bool,
+    /// HubSpot: refuse a whole batch with 400 when one record is invalid (as `batch/create`
+    /// does) instead of answering 207 with per-record errors.
+    pub all_or_nothing_batches: bool,
 }
 
 impl Default for FakeOptions {
@@ -68,6 +71,7 @@ impl Default for FakeOptions {
             max_page_size: None,
             search_cap: 10_000,
             duplicate_detection: false,
+            all_or_nothing_batches: false,
         }
     }
 }

@@ -180,3 +180,29 @@ async fn ten_secondly_limit_is_waited_out_and_daily_limit_is_not() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_refused_whole_is_isolated_record_by_record() {
+    let fake = FakeHubSpot::start_with(FakeOptions {
+        all_or_nothing_batches: true,
+        ..FakeOptions::hubspot()
+    })
+    .await
+    .expect("fake");
+    fake.reject_email("@invalid");
+    let conn = connected(&fake).await;
+    let mut batch = contacts(0, 4);
+    batch[1].email = Some("z@invalid".into());
+    let out = conn.upsert_contacts(&batch).await.expect("upsert");
+    assert_eq!(tally(&out), (3, 0, 1));
+    assert!(
+        matches!(&out[1], UpsertOutcome::Failed { external_id, message }
+        if external_id == "c-1" && message.contains("Email address z@invalid is invalid"))
+    );
+    assert_eq!(fake.contacts().len(), 3);
+    assert_eq!(
+        fake.stats().upsert_calls,
+        5,
+        "one refused batch, then one call per record"
+    );
+}
