@@ -1,0 +1,109 @@
+//! Requests and responses as the executor sees them.
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use url::Url;
+
+use crate::{CrmError, Result};
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// A JSON document.
+    Json(Value),
+    /// `application/x-www-form-urlencoded` pairs (token endpoints).
+    Form(Vec<(String, String)>),
+}
+
+/// One HTTP call to make, retried as a whole by the executor.
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    /// Short operation name for traces (never the URL: it may hold ids or emails).
+    pub op: &'static str,
+    /// HTTP method.
+    pub method: Method,
+    /// Full URL.
+    pub url: Url,
+    /// Extra headers.
+    pub headers: Vec<(&'static str, String)>,
+    /// Body.
+    pub body: Body,
+    /// Whether to send the bearer token (false for token endpoints).
+    pub authenticated: bool,
+}
+
+impl ApiRequest {
+    /// An authenticated request without body.
+    pub fn new(op: &'static str, method: Method, url: Url) -> Self {
+        ApiRequest {
+            op,
+            method,
+            url,
+            headers: Vec::new(),
+            body: Body::Empty,
+            authenticated: true,
+        }
+    }
+
+    /// GET.
+    pub fn get(op: &'static str, url: Url) -> Self {
+        Self::new(op, Method::GET, url)
+    }
+
+    /// Attach a JSON body.
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+
+    /// Attach a form body and mark the request unauthenticated (token endpoint).
+    pub fn form(mut self, pairs: Vec<(String, String)>) -> Self {
+        self.body = Body::Form(pairs);
+        self.authenticated = false;
+        self
+    }
+
+    /// Add a header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub(crate) fn body(&self) -> &Body {
+        &self.body
+    }
+}
+
+/// A CRM response, fully read.
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    /// Parse the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            CrmError::Protocol(format!("unexpected {} body: {e}", self.status.as_u16()))
+        })
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the status is 2xx.
+    pub fn is_success(&self) -> bool {
+        self.status.is_success()
+    }
+}

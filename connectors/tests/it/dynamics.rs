@@ -1,0 +1,159 @@
+//! Dynamics 365 connector against `FakeDynamics`.
+
+use clientele_connectors::fakes::{FailKind, FakeDynamics, FakeOptions};
+use clientele_connectors::{
+    AuthGrant, CrmConnector, CrmContact, CrmError, Provider, UpsertOutcome,
+};
+
+use crate::common::{activity, contacts, drain, tally};
+
+async fn connected(fake: &FakeDynamics) -> Box<dyn CrmConnector> {
+    let conn = Provider::connect(fake.connection_config()).expect("connect");
+    conn.authorize(AuthGrant::ClientCredentials)
+        .await
+        .expect("client credentials");
+    conn
+}
+
+#[tokio::test]
+async fn client_credentials_authorize_and_refresh() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = Provider::connect(fake.connection_config()).expect("connect");
+    assert!(
+        conn.authorization_url("s", "c").is_none(),
+        "no consent page for client credentials"
+    );
+    assert!(!conn.capabilities().interactive_auth);
+    let tokens = conn
+        .authorize(AuthGrant::ClientCredentials)
+        .await
+        .expect("authorize");
+    assert!(tokens.refresh_token.is_none());
+    assert!(tokens.expires_at.is_some());
+    let again = conn.refresh().await.expect("refresh");
+    assert_ne!(again.access_token, tokens.access_token);
+    assert_eq!(fake.stats().refreshes, 1);
+    let err = conn
+        .authorize(AuthGrant::AuthorizationCode {
+            code: "x".into(),
+            redirect_uri: "y".into(),
+            pkce_verifier: "z".into(),
+        })
+        .await
+        .expect_err("code flow");
+    assert!(matches!(err, CrmError::Unsupported(_)));
+}
+
+#[tokio::test]
+async fn upserts_by_alternate_key_and_reruns_without_duplicates() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    let batch = contacts(0, 120);
+    let first = conn.upsert_contacts(&batch).await.expect("upsert");
+    assert_eq!(tally(&first), (120, 0, 0));
+    let again = conn.upsert_contacts(&batch).await.expect("rerun");
+    assert_eq!(tally(&again), (0, 120, 0));
+    assert_eq!(fake.contacts().len(), 120);
+    assert_eq!(first[99].remote_id(), again[99].remote_id());
+    let quoted = vec![CrmContact {
+        external_id: "o'neil".into(),
+        last_name: Some("O'Neil".into()),
+        ..Default::default()
+    }];
+    let out = conn.upsert_contacts(&quoted).await.expect("quoted key");
+    assert_eq!(tally(&out), (1, 0, 0));
+    assert!(fake.contacts().iter().any(|c| c.external_id == "o'neil"));
+}
+
+#[tokio::test]
+async fn invalid_records_and_duplicates_fail_alone_with_dataverse_messages() {
+    let fake = FakeDynamics::start_with(FakeOptions {
+        duplicate_detection: true,
+        ..FakeOptions::dynamics()
+    })
+    .await
+    .expect("fake");
+    fake.reject_email("@nope");
+    let conn = connected(&fake).await;
+    let mut batch = contacts(0, 5);
+    batch[1].email = Some("x@nope".into());
+    batch[4].email = batch[0].email.clone();
+    // c-0 exists first, so the duplicate is deterministic although upserts run concurrently.
+    conn.upsert_contacts(&batch[..1]).await.expect("seed");
+    let out = conn.upsert_contacts(&batch).await.expect("upsert");
+    assert_eq!(tally(&out), (2, 1, 2));
+    assert_eq!(
+        out[1],
+        UpsertOutcome::Failed {
+            external_id: "c-1".into(),
+            message: "0x80040203: Invalid email address: x@nope".into()
+        }
+    );
+    assert!(
+        matches!(&out[4], UpsertOutcome::Failed { message, .. } if message.starts_with("0x80040333: A record was not created"))
+    );
+    assert_eq!(fake.contacts().len(), 3);
+}
+
+#[tokio::test]
+async fn change_feed_follows_next_link_and_resumes() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let cfg = fake.connection_config().page_size(25);
+    let conn = Provider::connect(cfg).expect("connect");
+    conn.authorize(AuthGrant::ClientCredentials)
+        .await
+        .expect("auth");
+    conn.upsert_contacts(&contacts(0, 60)).await.expect("seed");
+    let (pages, cursor) = drain(conn.as_ref(), None).await;
+    assert_eq!(pages.len(), 3);
+    assert_eq!(pages.iter().map(|p| p.contacts.len()).sum::<usize>(), 60);
+    assert!(pages[0].has_more && !pages[2].has_more);
+    let (pages, cursor) = drain(conn.as_ref(), cursor).await;
+    assert_eq!(pages.iter().map(|p| p.contacts.len()).sum::<usize>(), 0);
+    let target = fake.contacts()[5].clone();
+    fake.insert_remote_change(CrmContact {
+        remote_id: target.remote_id.clone(),
+        phone: Some("+33100000000".into()),
+        ..Default::default()
+    });
+    let (pages, _) = drain(conn.as_ref(), cursor).await;
+    let changed: Vec<_> = pages.iter().flat_map(|p| p.contacts.clone()).collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].phone.as_deref(), Some("+33100000000"));
+    assert_eq!(changed[0].external_id, target.external_id);
+}
+
+#[tokio::test]
+async fn task_created_once_per_dedupe_key() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    let out = conn.upsert_contacts(&contacts(0, 1)).await.expect("seed");
+    let contact = out[0].remote_id().expect("id").to_owned();
+    let first = conn
+        .log_activity(&activity(&contact, "conv-3:w7"))
+        .await
+        .expect("log");
+    assert!(first.created);
+    let again = conn
+        .log_activity(&activity(&contact, "conv-3:w7"))
+        .await
+        .expect("rerun");
+    assert!(!again.created);
+    assert_eq!(again.remote_id, first.remote_id);
+    assert_eq!(fake.activities().len(), 1);
+    assert_eq!(fake.activities()[0].contact_remote_id, contact);
+}
+
+#[tokio::test]
+async fn service_protection_429_is_retried_after_retry_after() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    fake.fail_next(4, FailKind::RateLimit);
+    let out = conn
+        .upsert_contacts(&contacts(0, 20))
+        .await
+        .expect("upsert");
+    assert_eq!(tally(&out), (20, 0, 0));
+    assert_eq!(fake.contacts().len(), 20);
+    assert_eq!(fake.stats().injected_failures, 4);
+}
