@@ -157,3 +157,21 @@ async fn service_protection_429_is_retried_after_retry_after() {
     assert_eq!(fake.contacts().len(), 20);
     assert_eq!(fake.stats().injected_failures, 4);
 }
+
+#[tokio::test]
+async fn concurrency_limit_429s_are_retried() {
+    // Allow only 2 requests in flight while the connector sends 16 at once.
+    let fake = FakeDynamics::start_with(FakeOptions {
+        max_concurrent: Some(2),
+        ..FakeOptions::dynamics()
+    })
+    .await
+    .expect("fake");
+    let conn = connected(&fake).await;
+    let out = conn
+        .upsert_contacts(&contacts(0, 64))
+        .await
+        .expect("upsert");
+    assert_eq!(tally(&out), (64, 0, 0));
+    assert_eq!(fake.contacts().len(), 64);
+}
