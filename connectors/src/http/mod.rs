@@ -3,6 +3,7 @@
 //! tracing without tokens, bodies or URLs.
 
 mod limits;
+mod pacer;
 mod request;
 mod retry;
 mod token;
@@ -17,6 +18,7 @@ pub use limits::{
     DYNAMICS_DUPLICATE_CODE, LimitSnapshot, Verdict, classify, dynamics_error_code,
     parse_sforce_limit_info, retry_after, salesforce_error_codes, update_snapshot,
 };
+pub use pacer::pacing_delay;
 pub use request::{ApiRequest, ApiResponse, Body};
 pub use retry::{retry_delay, retry_delay_with_jitter};
 pub use token::{GrantKind, TokenEndpoint, TokenResponse};
@@ -44,6 +46,7 @@ pub struct Executor {
     refreshes: AtomicU64,
     limits: std::sync::Mutex<LimitSnapshot>,
     in_flight: Arc<Semaphore>,
+    pacer: pacer::Pacer,
 }
 
 impl std::fmt::Debug for Executor {
@@ -82,6 +85,7 @@ impl Executor {
             refreshes: AtomicU64::new(0),
             limits: std::sync::Mutex::new(LimitSnapshot::default()),
             in_flight: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            pacer: pacer::Pacer::default(),
         })
     }
 
@@ -271,6 +275,21 @@ impl Executor {
         req: &ApiRequest,
         token: Option<&str>,
     ) -> std::result::Result<ApiResponse, reqwest::Error> {
+        if req.authenticated {
+            let (max, window) = self
+                .limits
+                .lock()
+                .map(|l| (l.window_max, l.window))
+                .unwrap_or_default();
+            let wait = self.pacer.reserve(max, window);
+            if !wait.is_zero() {
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "pacing to the rate limit"
+                );
+                tokio::time::sleep(wait).await;
+            }
+        }
         let _permit = self.in_flight.acquire().await.ok();
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
         if let Some(token) = token {
