@@ -42,6 +42,44 @@ pub fn contact_body(c: &CrmContact, ext_column: &str) -> Value {
     Value::Object(m)
 }
 
+/// `POST contacts/Microsoft.Dynamics.CRM.UpsertMultiple` body: each target addressed by its
+/// alternate key in `@odata.id`.
+pub fn upsert_multiple_body(chunk: &[CrmContact], ext_column: &str) -> Value {
+    let targets: Vec<Value> = chunk
+        .iter()
+        .map(|c| {
+            let mut m = Map::new();
+            m.insert(
+                "@odata.type".into(),
+                json!("Microsoft.Dynamics.CRM.contact"),
+            );
+            m.insert(
+                "@odata.id".into(),
+                json!(alternate_key_segment(
+                    "contacts",
+                    ext_column,
+                    &c.external_id
+                )),
+            );
+            for (field, name) in FIELD_MAP {
+                if let Some(v) = field.get(c) {
+                    m.insert((*name).into(), Value::String(v.to_owned()));
+                }
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({ "Targets": targets })
+}
+
+/// `$filter` finding contacts by external id (`col eq 'a' or col eq 'b'`).
+pub fn lookup_filter(ext_column: &str, ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| format!("{ext_column} eq {}", odata_literal(id)))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// The error body `{"error":{"code","message"}}`.
 #[derive(Debug, Deserialize)]
 pub struct ErrorBody {
@@ -177,6 +215,21 @@ mod tests {
             "0x80040333: A record was not created or updated because a duplicate of the current record already exists."
         );
         assert_eq!(error_message(401, b""), "HTTP 401");
+    }
+
+    #[test]
+    fn upsert_multiple_addresses_targets_by_alternate_key() {
+        let c = CrmContact {
+            external_id: "c'1".into(),
+            first_name: Some("Ann".into()),
+            ..Default::default()
+        };
+        let body = upsert_multiple_body(std::slice::from_ref(&c), "clientele_externalid");
+        let t = &body["Targets"][0];
+        assert_eq!(t["@odata.type"], "Microsoft.Dynamics.CRM.contact");
+        assert_eq!(t["@odata.id"], "contacts(clientele_externalid='c''1')");
+        assert_eq!(t["firstname"], "Ann");
+        assert_eq!(lookup_filter("k", &["a", "b'c"]), "k eq 'a' or k eq 'b''c'");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Dynamics 365 (Dataverse Web API v9.2): Azure AD client credentials (`{org}/.default`),
-//! per-record upsert by alternate key (`PATCH contacts(key='value')`, several in flight, within
-//! the 52-concurrent-request limit), change feed on `modifiedon` with `Prefer:
-//! odata.maxpagesize` and `@odata.nextLink`, activities as `task` bound with `@odata.bind` and
-//! created at most once by a dedupe alternate key (`If-None-Match: *`).
+//! `UpsertMultiple` by alternate key (200 per call; a refused chunk is replayed as per-record
+//! `PATCH contacts(key='value')`, several in flight within the 52-concurrent-request limit),
+//! change feed on `modifiedon` with `Prefer: odata.maxpagesize` and `@odata.nextLink`,
+//! activities as `task` bound with `@odata.bind` and created at most once by a dedupe alternate
+//! key (`If-None-Match: *`).
 
+mod bulk;
 pub mod dto;
 
 use async_trait::async_trait;
@@ -23,9 +25,8 @@ use crate::{CrmError, Result};
 
 /// Web API path.
 pub const API_PATH: &str = "/api/data/v9.2/";
-/// Records handed to one `upsert_contacts` chunk.
-pub const BATCH_SIZE: usize = 100;
-/// Upserts in flight at once (service protection allows 52 concurrent requests per user).
+/// Upserts in flight when a refused `UpsertMultiple` chunk is replayed record by record
+/// (service protection allows 52 concurrent requests per user).
 pub const CONCURRENCY: usize = 16;
 /// Default alternate key column holding Clientele's id.
 pub const DEFAULT_EXTERNAL_ID_COLUMN: &str = "clientele_externalid";
@@ -183,7 +184,7 @@ impl CrmConnector for Dynamics {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            batch_size: BATCH_SIZE,
+            batch_size: bulk::MULTIPLE_SIZE,
             fields: dto::FIELD_MAP.iter().map(|(f, _)| *f).collect(),
             supports_deletes: false,
             activity_kind: ActivityKind::Task,
@@ -215,11 +216,8 @@ impl CrmConnector for Dynamics {
 
     async fn upsert_contacts(&self, contacts: &[CrmContact]) -> Result<Vec<UpsertOutcome>> {
         let mut out = Vec::with_capacity(contacts.len());
-        for group in contacts.chunks(CONCURRENCY) {
-            let futures: Vec<_> = group.iter().map(|c| Box::pin(self.upsert_one(c))).collect();
-            for result in futures_util::future::join_all(futures).await {
-                out.push(result?);
-            }
+        for chunk in contacts.chunks(bulk::MULTIPLE_SIZE) {
+            out.extend(self.upsert_chunk(chunk).await?);
         }
         Ok(out)
     }

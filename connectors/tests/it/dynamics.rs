@@ -45,16 +45,30 @@ async fn client_credentials_authorize_and_refresh() {
 }
 
 #[tokio::test]
-async fn upserts_by_alternate_key_and_reruns_without_duplicates() {
+async fn upsert_multiple_by_alternate_key_and_reruns_without_duplicates() {
     let fake = FakeDynamics::start().await.expect("fake");
     let conn = connected(&fake).await;
-    let batch = contacts(0, 120);
+    assert_eq!(conn.capabilities().batch_size, 200);
+    let batch = contacts(0, 450);
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
-    assert_eq!(tally(&first), (120, 0, 0));
+    assert_eq!(tally(&first), (450, 0, 0));
+    assert_eq!(
+        fake.stats().upsert_calls,
+        3,
+        "UpsertMultiple in chunks of 200"
+    );
+    assert_eq!(fake.stats().max_batch, 200);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");
-    assert_eq!(tally(&again), (0, 120, 0));
-    assert_eq!(fake.contacts().len(), 120);
-    assert_eq!(first[99].remote_id(), again[99].remote_id());
+    assert_eq!(tally(&again), (0, 450, 0));
+    assert_eq!(fake.contacts().len(), 450);
+    assert_eq!(first[399].remote_id(), again[399].remote_id());
+    assert_eq!(
+        first[399].remote_id(),
+        fake.contacts()
+            .iter()
+            .find(|c| c.external_id == "c-399")
+            .and_then(|c| c.remote_id.as_deref())
+    );
     let quoted = vec![CrmContact {
         external_id: "o'neil".into(),
         last_name: Some("O'Neil".into()),
@@ -167,11 +181,12 @@ async fn concurrency_limit_429s_are_retried() {
     })
     .await
     .expect("fake");
+    fake.reject_email("@nope");
     let conn = connected(&fake).await;
-    let out = conn
-        .upsert_contacts(&contacts(0, 64))
-        .await
-        .expect("upsert");
-    assert_eq!(tally(&out), (64, 0, 0));
-    assert_eq!(fake.contacts().len(), 64);
+    // One invalid record makes UpsertMultiple refuse the chunk: it is replayed record by record.
+    let mut batch = contacts(0, 64);
+    batch[10].email = Some("x@nope".into());
+    let out = conn.upsert_contacts(&batch).await.expect("upsert");
+    assert_eq!(tally(&out), (63, 0, 1));
+    assert_eq!(fake.contacts().len(), 63);
 }

@@ -71,6 +71,10 @@ impl FakeDynamics {
         let api = Router::new()
             .route(&format!("{API}/contacts"), get(query::list_contacts))
             .route(
+                &format!("{API}/contacts/Microsoft.Dynamics.CRM.UpsertMultiple"),
+                post(upsert_multiple),
+            )
+            .route(
                 &format!("{API}/{{segment}}"),
                 get(get_record).patch(upsert_record),
             )
@@ -282,19 +286,7 @@ fn upsert_contact(
             &format!("contact With Ids = {key}={value} Does Not Exist"),
         );
     }
-    let c = CrmContact {
-        external_id: value.clone(),
-        first_name: text(body, "firstname"),
-        last_name: text(body, "lastname"),
-        email: text(body, "emailaddress1"),
-        phone: text(body, "telephone1"),
-        street: text(body, "address1_line1"),
-        city: text(body, "address1_city"),
-        region: text(body, "address1_stateorprovince"),
-        postal_code: text(body, "address1_postalcode"),
-        country: text(body, "address1_country"),
-        ..Default::default()
-    };
+    let c = contact_from_body(body, value.clone());
     if email_rejected(&st, c.email.as_deref()) {
         let email = c.email.clone().unwrap_or_default();
         return error(
@@ -312,15 +304,107 @@ fn upsert_contact(
             .iter()
             .any(|s| !s.deleted && s.contact.external_id != value && s.contact.email == c.email)
     {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "0x80040333",
-            "A record was not created or updated because a duplicate of the current record already exists.",
-        );
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "0x80040333", DUPLICATE);
     }
     let (id, created) = core.upsert_contact(&mut st, &c);
     drop(st);
     saved(core, "contacts", "contactid", &id, created, headers)
+}
+
+fn contact_from_body(body: &Map<String, Value>, external_id: String) -> CrmContact {
+    CrmContact {
+        external_id,
+        first_name: text(body, "firstname"),
+        last_name: text(body, "lastname"),
+        email: text(body, "emailaddress1"),
+        phone: text(body, "telephone1"),
+        street: text(body, "address1_line1"),
+        city: text(body, "address1_city"),
+        region: text(body, "address1_stateorprovince"),
+        postal_code: text(body, "address1_postalcode"),
+        country: text(body, "address1_country"),
+        ..Default::default()
+    }
+}
+
+const DUPLICATE: &str =
+    "A record was not created or updated because a duplicate of the current record already exists.";
+
+/// `UpsertMultiple`: all or nothing; 200 with no usable body.
+async fn upsert_multiple(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(targets) = body.get("Targets").and_then(Value::as_array) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            "Targets is required.",
+        );
+    };
+    if targets.len() > 1000 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            "Too many records in Targets (max 1000).",
+        );
+    }
+    let mut contacts = Vec::with_capacity(targets.len());
+    for t in targets {
+        let id = t
+            .get("@odata.id")
+            .and_then(Value::as_str)
+            .and_then(parse_segment);
+        let (Some((_, _, ext)), Some(m)) = (id, t.as_object()) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "0x80040203",
+                "Each target needs @odata.id with an alternate key.",
+            );
+        };
+        contacts.push(contact_from_body(m, ext));
+    }
+    let mut st = core.lock();
+    st.stats.upsert_calls += 1;
+    st.stats.max_batch = st.stats.max_batch.max(contacts.len());
+    if let Some(bad) = contacts
+        .iter()
+        .find(|c| email_rejected(&st, c.email.as_deref()))
+    {
+        let email = bad.email.clone().unwrap_or_default();
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            &format!("Invalid email address: {email}"),
+        );
+    }
+    if core.opts.duplicate_detection
+        && header_is(&headers, "mscrm.suppressduplicatedetection", "false")
+    {
+        let clash = contacts.iter().enumerate().any(|(i, c)| {
+            c.email.is_some()
+                && (contacts[..i]
+                    .iter()
+                    .any(|o| o.email == c.email && o.external_id != c.external_id)
+                    || st.contacts.iter().any(|s| {
+                        !s.deleted
+                            && s.contact.external_id != c.external_id
+                            && s.contact.email == c.email
+                    }))
+        });
+        if clash {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "0x80040333", DUPLICATE);
+        }
+    }
+    for c in &contacts {
+        core.upsert_contact(&mut st, c);
+    }
+    let context = format!(
+        "{}{API}/$metadata#Microsoft.Dynamics.CRM.UpsertMultipleResponse",
+        core.base()
+    );
+    Json(json!({ "@odata.context": context })).into_response()
 }
 
 fn create_task(

@@ -60,6 +60,9 @@ pub(super) async fn list_contacts(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if let Some(ids) = q.get("$filter").and_then(|f| parse_lookup(f)) {
+        return lookup(&core, &ids, &q);
+    }
     let since = match q.get("$filter") {
         None => None,
         Some(f) => match f
@@ -133,4 +136,40 @@ pub(super) async fn list_contacts(
         resp.headers_mut().insert("preference-applied", v);
     }
     resp
+}
+
+/// `col eq 'a' or col eq 'b'` -> the values.
+fn parse_lookup(filter: &str) -> Option<Vec<String>> {
+    if !filter.contains(" eq '") {
+        return None;
+    }
+    filter
+        .split(" or ")
+        .map(|part| {
+            let literal = part.split_once(" eq ")?.1.trim();
+            Some(
+                literal
+                    .strip_prefix('\'')?
+                    .strip_suffix('\'')?
+                    .replace("''", "'"),
+            )
+        })
+        .collect()
+}
+
+fn lookup(core: &Core, ids: &[String], q: &HashMap<String, String>) -> Response {
+    let ext_column = q.get("$select").and_then(|s| {
+        s.split(',')
+            .find(|c| c.starts_with("clientele"))
+            .map(str::to_owned)
+    });
+    let st = core.lock();
+    let value: Vec<Value> = st
+        .contacts
+        .iter()
+        .filter(|s| !s.deleted && ids.contains(&s.contact.external_id))
+        .map(|s| record(s, ext_column.as_deref()))
+        .collect();
+    Json(json!({ "@odata.context": format!("{}{API}/$metadata#contacts", core.base()), "value": value }))
+        .into_response()
 }
