@@ -1,0 +1,134 @@
+//! Push N contacts to each fake (published rate limits) and pull them back incrementally;
+//! prints records/s and the share of the rate-limit ceiling used.
+//!
+//! `cargo run --release -p clientele-connectors --example fake_bench -- 100000`
+
+use std::time::{Duration, Instant};
+
+use clientele_connectors::fakes::{FakeDynamics, FakeHubSpot, FakeSalesforce, FakeServer};
+use clientele_connectors::{AuthGrant, CrmConnector, CrmContact, HttpPolicy, Provider, SyncCursor};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn contacts(n: usize) -> Vec<CrmContact> {
+    (0..n)
+        .map(|i| CrmContact {
+            external_id: format!("bench-{i}"),
+            first_name: Some(format!("First{i}")),
+            last_name: Some(format!("Last{i}")),
+            email: Some(format!("bench{i}@example.com")),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// Requests a rolling window of `max` per `window` allows in `elapsed`, counting the initial
+/// full window (conservative: a long run approaches `max / window`).
+fn ceiling_requests(max: u64, window: Duration, elapsed: Duration) -> f64 {
+    max as f64 * (1.0 + elapsed.as_secs_f64() / window.as_secs_f64())
+}
+
+async fn run(
+    name: &str,
+    fake: &FakeServer,
+    conn: Box<dyn CrmConnector>,
+    n: usize,
+    limit: Option<(u64, Duration)>,
+) -> Result<(), Error> {
+    let records = contacts(n);
+    let batch = conn.capabilities().batch_size;
+    let start = Instant::now();
+    let requests_before = fake.stats().api_requests;
+    for chunk in records.chunks(batch * 10) {
+        let outcomes = conn.upsert_contacts(chunk).await?;
+        if outcomes.iter().any(|o| o.remote_id().is_none()) {
+            return Err("a record failed".into());
+        }
+    }
+    let push = start.elapsed();
+    let requests = fake.stats().api_requests - requests_before;
+    let share = limit.map_or(String::from("n/a"), |(max, window)| {
+        format!(
+            "{:.0}%",
+            100.0 * requests as f64 / ceiling_requests(max, window, push)
+        )
+    });
+    println!(
+        "{name}: pushed {n} in {:.1} s = {:.0} records/s, {requests} requests, {} rate-limited, ceiling share {share}",
+        push.as_secs_f64(),
+        n as f64 / push.as_secs_f64(),
+        fake.stats().rate_limited,
+    );
+    let start = Instant::now();
+    let mut cursor: Option<SyncCursor> = None;
+    let mut pulled = 0;
+    loop {
+        let page = conn.fetch_changes(cursor.clone()).await?;
+        pulled += page.contacts.len();
+        cursor = Some(page.next_cursor);
+        if !page.has_more {
+            break;
+        }
+    }
+    let pull = start.elapsed();
+    println!(
+        "{name}: pulled {pulled} changes in {:.1} s = {:.0} records/s",
+        pull.as_secs_f64(),
+        pulled as f64 / pull.as_secs_f64()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10_000);
+    let policy = HttpPolicy {
+        max_retries: 20,
+        ..HttpPolicy::default()
+    };
+
+    let hubspot = FakeHubSpot::start().await?;
+    let conn = Provider::connect(
+        hubspot
+            .connection_config()
+            .tokens(hubspot.issue_tokens())
+            .http(policy.clone()),
+    )?;
+    run(
+        "hubspot",
+        &hubspot,
+        conn,
+        n,
+        Some((110, Duration::from_secs(10))),
+    )
+    .await?;
+
+    let salesforce = FakeSalesforce::start_with(clientele_connectors::fakes::FakeOptions {
+        daily_limit: Some(1_000_000),
+        ..Default::default()
+    })
+    .await?;
+    let conn = Provider::connect(
+        salesforce
+            .connection_config()
+            .tokens(salesforce.issue_tokens())
+            .http(policy.clone()),
+    )?;
+    run("salesforce", &salesforce, conn, n, None).await?;
+
+    let dynamics = FakeDynamics::start().await?;
+    let conn = Provider::connect(dynamics.connection_config().http(policy))?;
+    conn.authorize(AuthGrant::ClientCredentials).await?;
+    run(
+        "dynamics",
+        &dynamics,
+        conn,
+        n,
+        Some((6000, Duration::from_secs(300))),
+    )
+    .await?;
+    Ok(())
+}
