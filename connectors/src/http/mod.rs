@@ -29,11 +29,6 @@ use crate::error::RateLimitScope;
 use crate::provider::Provider;
 use crate::{CrmError, Result};
 
-/// Install the process-wide rustls crypto provider (ring) once; harmless if already set.
-fn ensure_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Executes CRM requests for one connection. Cheap to share behind an `Arc`.
 pub struct Executor {
     provider: Provider,
@@ -67,7 +62,6 @@ impl Executor {
         tokens: Option<Tokens>,
         max_concurrency: usize,
     ) -> Result<Self> {
-        ensure_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(policy.request_timeout)
             .connect_timeout(policy.connect_timeout)
