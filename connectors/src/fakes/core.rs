@@ -77,8 +77,27 @@ pub(crate) struct State_ {
     pub stats: FakeStats,
     pub seq: u64,
     pub contacts: Vec<StoredContact>,
+    /// Live contacts by external id (index into `contacts`).
+    pub by_ext: HashMap<String, usize>,
+    /// Contacts by remote id (index into `contacts`).
+    pub by_id: HashMap<String, usize>,
     pub activities: Vec<FakeActivity>,
     pub reject_email: Vec<String>,
+}
+
+impl State_ {
+    /// Index of the live contact with this external id.
+    pub fn live_by_ext(&self, external_id: &str) -> Option<usize> {
+        self.by_ext.get(external_id).copied()
+    }
+
+    /// Index of the live contact with this remote id.
+    pub fn live_by_id(&self, remote_id: &str) -> Option<usize> {
+        self.by_id
+            .get(remote_id)
+            .copied()
+            .filter(|&i| self.contacts.get(i).is_some_and(|s| !s.deleted))
+    }
 }
 
 /// Shared core of one fake server.
@@ -121,9 +140,12 @@ impl Core {
     /// Create or update a contact by external id; fields left `None` are kept.
     pub fn upsert_contact(&self, st: &mut State_, c: &CrmContact) -> (String, bool) {
         let now = self.stamp(st);
-        if let Some(existing) = st.contacts.iter_mut().find(|s| {
-            !s.deleted && !c.external_id.is_empty() && s.contact.external_id == c.external_id
-        }) {
+        let found = if c.external_id.is_empty() {
+            None
+        } else {
+            st.live_by_ext(&c.external_id)
+        };
+        if let Some(existing) = found.and_then(|i| st.contacts.get_mut(i)) {
             overlay(&mut existing.contact, c);
             existing.modified = now;
             return (existing.remote_id.clone(), false);
@@ -132,6 +154,11 @@ impl Core {
         let remote_id = (self.flavor.contact_id)(n);
         let mut contact = c.clone();
         contact.remote_id = Some(remote_id.clone());
+        let index = st.contacts.len();
+        st.by_id.insert(remote_id.clone(), index);
+        if !c.external_id.is_empty() {
+            st.by_ext.insert(c.external_id.clone(), index);
+        }
         st.contacts.push(StoredContact {
             contact,
             remote_id: remote_id.clone(),

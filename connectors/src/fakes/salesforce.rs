@@ -215,10 +215,7 @@ async fn upsert_collection(
             continue;
         };
         let c = contact_from_wire(m, ext);
-        let exists = st
-            .contacts
-            .iter()
-            .any(|s| !s.deleted && s.contact.external_id == c.external_id);
+        let exists = st.live_by_ext(&c.external_id).is_some();
         let failure = if !exists && c.last_name.as_deref().is_none_or(str::is_empty) {
             Some((
                 "REQUIRED_FIELD_MISSING",
@@ -426,7 +423,7 @@ async fn upsert_task(
         )
             .into_response();
     }
-    if !st.contacts.iter().any(|s| s.remote_id == who && !s.deleted) {
+    if st.live_by_id(&who).is_none() {
         return (StatusCode::BAD_REQUEST, Json(json!([{"message": "Who ID: id value of incorrect type", "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["WhoId"]}]))).into_response();
     }
     let id = (sf.core.flavor.activity_id)(Core::next_seq(&mut st));

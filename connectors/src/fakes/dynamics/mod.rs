@@ -268,10 +268,7 @@ fn upsert_contact(
     let mut st = core.lock();
     st.stats.upsert_calls += 1;
     st.stats.max_batch = st.stats.max_batch.max(1);
-    let exists = st
-        .contacts
-        .iter()
-        .any(|s| !s.deleted && s.contact.external_id == value);
+    let exists = st.live_by_ext(&value).is_some();
     if exists && header_is(headers, "if-none-match", "*") {
         return error(
             StatusCode::PRECONDITION_FAILED,
@@ -432,11 +429,7 @@ fn create_task(
         .and_then(|r| r.strip_suffix(')'))
         .unwrap_or_default()
         .to_owned();
-    if !st
-        .contacts
-        .iter()
-        .any(|s| s.remote_id == contact && !s.deleted)
-    {
+    if st.live_by_id(&contact).is_none() {
         return error(
             StatusCode::BAD_REQUEST,
             "0x80040217",

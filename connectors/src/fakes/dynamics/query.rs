@@ -164,10 +164,10 @@ fn lookup(core: &Core, ids: &[String], q: &HashMap<String, String>) -> Response 
             .map(str::to_owned)
     });
     let st = core.lock();
-    let value: Vec<Value> = st
-        .contacts
+    let value: Vec<Value> = ids
         .iter()
-        .filter(|s| !s.deleted && ids.contains(&s.contact.external_id))
+        .filter_map(|id| st.live_by_ext(id))
+        .filter_map(|i| st.contacts.get(i))
         .map(|s| record(s, ext_column.as_deref()))
         .collect();
     Json(json!({ "@odata.context": format!("{}{API}/$metadata#contacts", core.base()), "value": value }))

@@ -299,7 +299,7 @@ async fn batch_upsert(State(core): State<Arc<Core>>, Json(body): Json<Value>) ->
             continue;
         }
         let (remote_id, created) = core.upsert_contact(&mut st, &c);
-        let Some(stored) = st.contacts.iter().find(|s| s.remote_id == remote_id) else {
+        let Some(stored) = st.live_by_id(&remote_id).and_then(|i| st.contacts.get(i)) else {
             continue;
         };
         let mut wanted: Vec<String> = props.keys().cloned().collect();

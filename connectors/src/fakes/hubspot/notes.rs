@@ -69,7 +69,7 @@ pub(super) async fn create_note(
         let msg = format!("Note already exists. Existing ID: {}", existing.remote_id);
         return error(StatusCode::CONFLICT, "CONFLICT", &msg);
     }
-    if type_id != Some(202) || !st.contacts.iter().any(|s| s.remote_id == to && !s.deleted) {
+    if type_id != Some(202) || st.live_by_id(&to).is_none() {
         return error(
             StatusCode::BAD_REQUEST,
             "VALIDATION_ERROR",
