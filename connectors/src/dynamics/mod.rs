@@ -16,7 +16,7 @@ use url::Url;
 use crate::config::{ConnectionConfig, parse_url};
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
-use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
+use crate::http::{ApiRequest, ApiResponse, Executor, LimitSnapshot, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
 };
@@ -212,6 +212,10 @@ impl CrmConnector for Dynamics {
 
     async fn tokens(&self) -> Option<Tokens> {
         self.exec.tokens().await
+    }
+
+    fn limits(&self) -> LimitSnapshot {
+        self.exec.limits()
     }
 
     async fn upsert_contacts(&self, contacts: &[CrmContact]) -> Result<Vec<UpsertOutcome>> {

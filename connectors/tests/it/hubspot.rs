@@ -37,6 +37,12 @@ async fn batch_upserts_100_at_a_time_and_reruns_without_duplicates() {
     let batch = contacts(0, 250);
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
     assert_eq!(tally(&first), (250, 0, 0));
+    assert_eq!(
+        conn.limits().window_max,
+        Some(110),
+        "X-HubSpot-RateLimit-Max is parsed"
+    );
+    assert_eq!(conn.limits().window_remaining, Some(107));
     assert_eq!(fake.stats().upsert_calls, 3);
     assert_eq!(fake.stats().max_batch, 100);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");

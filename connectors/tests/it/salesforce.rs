@@ -52,6 +52,13 @@ async fn upserts_in_collections_of_200_and_reruns_without_duplicates() {
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
     assert_eq!(tally(&first), (450, 0, 0));
     assert_eq!(fake.stats().upsert_calls, 3);
+    let limits = conn.limits();
+    assert_eq!(
+        limits.daily_limit,
+        Some(15_000),
+        "Sforce-Limit-Info is parsed"
+    );
+    assert_eq!(limits.daily_used, Some(3));
     assert_eq!(fake.stats().max_batch, 200);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");
     assert_eq!(tally(&again), (0, 450, 0));
