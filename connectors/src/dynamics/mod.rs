@@ -238,7 +238,11 @@ impl CrmConnector for Dynamics {
                     if let Some(since) = cur.since {
                         q.append_pair(
                             "$filter",
-                            &format!("modifiedon ge {}", dto::odata_datetime(since)),
+                            &format!(
+                                "modifiedon {} {}",
+                                if cur.strict { "gt" } else { "ge" },
+                                dto::odata_datetime(since)
+                            ),
                         );
                     }
                     q.append_pair("$orderby", "modifiedon asc,contactid asc");
@@ -254,6 +258,7 @@ impl CrmConnector for Dynamics {
             return Err(Self::failure(&resp));
         }
         let page: dto::Page = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.value.len());
         for record in &page.value {
@@ -271,7 +276,7 @@ impl CrmConnector for Dynamics {
             .next_link
             .map(PageEnd::Continue)
             .unwrap_or(PageEnd::Done);
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         out.next_cursor = next.encode();
         out.has_more = more;
         Ok(out)

@@ -246,17 +246,18 @@ fn format_ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
-fn parse_since(soql: &str) -> Result<Option<DateTime<Utc>>, ()> {
-    let Some(rest) = soql
-        .split("SystemModstamp >=")
-        .nth(1)
-        .or_else(|| soql.split("SystemModstamp >").nth(1))
-    else {
+/// `SystemModstamp >= X` -> (X, false); `SystemModstamp > X` -> (X, true).
+fn parse_since(soql: &str) -> Result<Option<(DateTime<Utc>, bool)>, ()> {
+    let Some(rest) = soql.split("WHERE SystemModstamp ").nth(1) else {
         return Ok(None);
+    };
+    let (strict, rest) = match rest.strip_prefix(">=") {
+        Some(r) => (false, r),
+        None => (true, rest.strip_prefix('>').ok_or(())?),
     };
     let literal = rest.split_whitespace().next().ok_or(())?;
     DateTime::parse_from_rfc3339(literal)
-        .map(|d| Some(d.with_timezone(&Utc)))
+        .map(|d| Some((d.with_timezone(&Utc), strict)))
         .map_err(|_| ())
 }
 
@@ -297,7 +298,9 @@ fn run_query(sf: &Sf, ver: &str, soql: &str, all: bool, headers: &HeaderMap) -> 
         st.contacts
             .iter()
             .filter(|s| all || !s.deleted)
-            .filter(|s| since.is_none_or(|t| s.modified >= t))
+            .filter(|s| {
+                since.is_none_or(|(t, strict)| s.modified > t || (!strict && s.modified == t))
+            })
             .cloned()
             .collect()
     };

@@ -102,8 +102,38 @@ impl ApiResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The server's clock (`Date` header, one-second resolution).
+    pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = self.header("date")?;
+        chrono::DateTime::parse_from_rfc2822(raw.trim())
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         self.status.is_success()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn reads_the_date_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "date",
+            HeaderValue::from_static("Wed, 06 May 2026 11:30:49 GMT"),
+        );
+        let resp = ApiResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Vec::new(),
+        };
+        let date = resp.server_date().expect("date");
+        assert_eq!(date.to_rfc3339(), "2026-05-06T11:30:49+00:00");
     }
 }

@@ -261,12 +261,14 @@ impl CrmConnector for HubSpot {
             limit,
             cur.next.as_deref(),
             &self.ext,
+            cur.strict,
         ));
         let resp = self.exec.send(&req).await?;
         if !resp.is_success() {
             return Err(Self::failure(&resp));
         }
         let page: dto::SearchResponse = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.results.len());
         for o in &page.results {
@@ -291,7 +293,7 @@ impl CrmConnector for HubSpot {
             None => PageEnd::Done,
         };
         let restart = end == PageEnd::RestartWindow;
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         if restart && next.since == cur.since && cur.next.is_some() {
             return Err(CrmError::Protocol(format!(
                 "more than {} contacts share one lastmodifieddate; cannot page past the search cap",

@@ -200,8 +200,10 @@ impl CrmConnector for Salesforce {
                 let mut url = self
                     .url(&format!("/services/data/{API_VERSION}/queryAll"))
                     .await?;
-                url.query_pairs_mut()
-                    .append_pair("q", &dto::changes_soql(&self.ext_field, cur.since));
+                url.query_pairs_mut().append_pair(
+                    "q",
+                    &dto::changes_soql(&self.ext_field, cur.since, cur.strict),
+                );
                 url
             }
         };
@@ -213,6 +215,7 @@ impl CrmConnector for Salesforce {
             return Err(Self::failure(&resp));
         }
         let page: dto::QueryPage = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.records.len());
         for record in &page.records {
@@ -243,7 +246,7 @@ impl CrmConnector for Salesforce {
             }
             (true, _) => PageEnd::Done,
         };
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         out.next_cursor = next.encode();
         out.has_more = more;
         Ok(out)

@@ -67,9 +67,11 @@ pub(super) async fn list_contacts(
         None => None,
         Some(f) => match f
             .strip_prefix("modifiedon ge ")
-            .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
+            .map(|v| (v, false))
+            .or_else(|| f.strip_prefix("modifiedon gt ").map(|v| (v, true)))
+            .and_then(|(v, strict)| Some((DateTime::parse_from_rfc3339(v.trim()).ok()?, strict)))
         {
-            Some(t) => Some(t.with_timezone(&Utc)),
+            Some((t, strict)) => Some((t.with_timezone(&Utc), strict)),
             None => {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -98,7 +100,10 @@ pub(super) async fn list_contacts(
     let mut rows: Vec<&StoredContact> = st
         .contacts
         .iter()
-        .filter(|s| !s.deleted && since.is_none_or(|t| s.modified >= t))
+        .filter(|s| {
+            !s.deleted
+                && since.is_none_or(|(t, strict)| s.modified > t || (!strict && s.modified == t))
+        })
         .filter(|s| {
             after
                 .as_ref()
