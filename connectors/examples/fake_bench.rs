@@ -22,10 +22,11 @@ fn contacts(n: usize) -> Vec<CrmContact> {
         .collect()
 }
 
-/// Requests a rolling window of `max` per `window` allows in `elapsed`, counting the initial
-/// full window (conservative: a long run approaches `max / window`).
-fn ceiling_requests(max: u64, window: Duration, elapsed: Duration) -> f64 {
-    max as f64 * (1.0 + elapsed.as_secs_f64() / window.as_secs_f64())
+/// Share of a rolling window's steady-state rate (`max` per `window`) used by `requests` in
+/// `elapsed`. Short runs can exceed 100%: the first window is free to use at once.
+fn ceiling_share(requests: u64, max: u64, window: Duration, elapsed: Duration) -> f64 {
+    let rate = requests as f64 / elapsed.as_secs_f64();
+    100.0 * rate / (max as f64 / window.as_secs_f64())
 }
 
 async fn run(
@@ -48,10 +49,7 @@ async fn run(
     let push = start.elapsed();
     let requests = fake.stats().api_requests - requests_before;
     let share = limit.map_or(String::from("n/a"), |(max, window)| {
-        format!(
-            "{:.0}%",
-            100.0 * requests as f64 / ceiling_requests(max, window, push)
-        )
+        format!("{:.0}%", ceiling_share(requests, max, window, push))
     });
     println!(
         "{name}: pushed {n} in {:.1} s = {:.0} records/s, {requests} requests, {} rate-limited, ceiling share {share}",
