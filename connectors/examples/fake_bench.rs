@@ -1,11 +1,13 @@
 //! Push N contacts to each fake (published rate limits) and pull them back incrementally;
 //! prints records/s and the share of the rate-limit ceiling used.
 //!
-//! `cargo run --release -p clientele-connectors --example fake_bench -- 100000`
+//! `cargo run --release -p clientele-connectors --example fake_bench -- 100000 [hubspot|salesforce|dynamics]`
 
 use std::time::{Duration, Instant};
 
-use clientele_connectors::fakes::{FakeDynamics, FakeHubSpot, FakeSalesforce, FakeServer};
+use clientele_connectors::fakes::{
+    FakeDynamics, FakeHubSpot, FakeOptions, FakeSalesforce, FakeServer,
+};
 use clientele_connectors::{AuthGrant, CrmConnector, CrmContact, HttpPolicy, Provider, SyncCursor};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -83,50 +85,36 @@ async fn main() -> Result<(), Error> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(10_000);
+    let only = std::env::args().nth(2);
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| o == name);
     let policy = HttpPolicy {
         max_retries: 20,
         ..HttpPolicy::default()
     };
 
-    let hubspot = FakeHubSpot::start().await?;
-    let conn = Provider::connect(
-        hubspot
-            .connection_config()
-            .tokens(hubspot.issue_tokens())
-            .http(policy.clone()),
-    )?;
-    run(
-        "hubspot",
-        &hubspot,
-        conn,
-        n,
-        Some((110, Duration::from_secs(10))),
-    )
-    .await?;
-
-    let salesforce = FakeSalesforce::start_with(clientele_connectors::fakes::FakeOptions {
-        daily_limit: Some(1_000_000),
-        ..Default::default()
-    })
-    .await?;
-    let conn = Provider::connect(
-        salesforce
-            .connection_config()
-            .tokens(salesforce.issue_tokens())
-            .http(policy.clone()),
-    )?;
-    run("salesforce", &salesforce, conn, n, None).await?;
-
-    let dynamics = FakeDynamics::start().await?;
-    let conn = Provider::connect(dynamics.connection_config().http(policy))?;
-    conn.authorize(AuthGrant::ClientCredentials).await?;
-    run(
-        "dynamics",
-        &dynamics,
-        conn,
-        n,
-        Some((6000, Duration::from_secs(300))),
-    )
-    .await?;
+    if wanted("hubspot") {
+        let fake = FakeHubSpot::start().await?;
+        let cfg = fake.connection_config().tokens(fake.issue_tokens());
+        let conn = Provider::connect(cfg.http(policy.clone()))?;
+        let limit = Some((110, Duration::from_secs(10)));
+        run("hubspot", &fake, conn, n, limit).await?;
+    }
+    if wanted("salesforce") {
+        let opts = FakeOptions {
+            daily_limit: Some(1_000_000),
+            ..FakeOptions::salesforce()
+        };
+        let fake = FakeSalesforce::start_with(opts).await?;
+        let cfg = fake.connection_config().tokens(fake.issue_tokens());
+        let conn = Provider::connect(cfg.http(policy.clone()))?;
+        run("salesforce", &fake, conn, n, None).await?;
+    }
+    if wanted("dynamics") {
+        let fake = FakeDynamics::start().await?;
+        let conn = Provider::connect(fake.connection_config().http(policy.clone()))?;
+        conn.authorize(AuthGrant::ClientCredentials).await?;
+        let limit = Some((6000, Duration::from_secs(300)));
+        run("dynamics", &fake, conn, n, limit).await?;
+    }
     Ok(())
 }

@@ -21,6 +21,7 @@ pub use config::{ConnectionConfig, HttpPolicy};
 pub use connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 pub use crypto::{Pkce, SecretBox, credential_aad};
 pub use error::{CrmError, RateLimitScope, Result};
+pub use http::LimitSnapshot;
 pub use model::{
     ActivityLog, ChangePage, ContactField, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
     merge_remote_into_local,

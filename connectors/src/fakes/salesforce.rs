@@ -43,7 +43,7 @@ impl std::ops::Deref for FakeSalesforce {
 
 struct Sf {
     core: Arc<Core>,
-    queries: Mutex<HashMap<String, Vec<Value>>>,
+    queries: Mutex<HashMap<String, Arc<Vec<Value>>>>,
 }
 
 impl FakeSalesforce {
@@ -328,7 +328,7 @@ fn run_query(sf: &Sf, ver: &str, soql: &str, all: bool, headers: &HeaderMap) -> 
     if records.len() > size
         && let Ok(mut q) = sf.queries.lock()
     {
-        q.insert(locator, records);
+        q.insert(locator, Arc::new(records));
     }
     first
 }
