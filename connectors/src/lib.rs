@@ -3,6 +3,8 @@
 //! and one module per provider (Salesforce, HubSpot, Dynamics 365) with faithful local fakes
 //! ([`fakes`]). Speaks neutral CRM records ([`CrmContact`]) and knows no database.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod connector;
 pub mod crypto;
