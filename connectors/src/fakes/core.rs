@@ -215,7 +215,8 @@ impl Core {
     }
 
     /// Decide whether an API request may proceed.
-    fn admit(&self, bearer: Option<&str>) -> Result<(), (Rejection, Usage)> {
+    /// `Ok(true)`: admitted, answer to be held back ([`FailKind::SlowResponse`]).
+    fn admit(&self, bearer: Option<&str>) -> Result<bool, (Rejection, Usage)> {
         let mut st = self.lock();
         st.stats.api_requests += 1;
         let now = Instant::now();
@@ -226,7 +227,12 @@ impl Core {
             st.stats.unauthorized += 1;
             return Err((Rejection::Unauthorized, self.usage(&st)));
         }
-        if let Some(kind) = st.fail_queue.pop_front() {
+        let mut slow = false;
+        if st.fail_queue.front() == Some(&FailKind::SlowResponse) {
+            st.fail_queue.pop_front();
+            st.stats.injected_failures += 1;
+            slow = true;
+        } else if let Some(kind) = st.fail_queue.pop_front() {
             st.stats.injected_failures += 1;
             if kind == FailKind::RateLimit || kind == FailKind::DailyLimit {
                 st.stats.rate_limited += 1;
@@ -256,7 +262,7 @@ impl Core {
             st.window.push_back(now);
         }
         st.daily_used += 1;
-        Ok(())
+        Ok(slow)
     }
 
     fn enter(&self) -> bool {
@@ -278,9 +284,10 @@ pub(crate) async fn gate(State(core): State<Arc<Core>>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    if let Err((rejection, usage)) = core.admit(bearer.as_deref()) {
-        return (core.flavor.reject)(rejection, &usage);
-    }
+    let slow = match core.admit(bearer.as_deref()) {
+        Ok(slow) => slow,
+        Err((rejection, usage)) => return (core.flavor.reject)(rejection, &usage),
+    };
     if !core.enter() {
         let usage = {
             let mut st = core.lock();
@@ -291,6 +298,9 @@ pub(crate) async fn gate(State(core): State<Arc<Core>>, req: Request, next: Next
     }
     let mut resp = next.run(req).await;
     core.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if slow {
+        tokio::time::sleep(core.opts.slow_response).await;
+    }
     let usage = core.usage(&core.lock());
     (core.flavor.decorate)(&mut resp, &usage);
     resp

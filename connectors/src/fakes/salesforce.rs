@@ -122,7 +122,7 @@ fn reject(r: Rejection, _u: &Usage) -> Response {
             "REQUEST_LIMIT_EXCEEDED",
             "ConcurrentPerOrgLongTxn Limit exceeded.",
         ),
-        Rejection::Injected(FailKind::ServerError) => errors(
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => errors(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVER_UNAVAILABLE",
             "Server temporarily unavailable",

@@ -190,3 +190,24 @@ async fn concurrency_limit_429s_are_retried() {
     assert_eq!(tally(&out), (63, 0, 1));
     assert_eq!(fake.contacts().len(), 63);
 }
+
+#[tokio::test]
+async fn permanent_errors_are_not_retried() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    let before = fake.stats().api_requests;
+    let err = conn
+        .log_activity(&activity("00000000-0000-4000-8000-00000000dead", "k"))
+        .await
+        .expect_err("unknown contact");
+    assert!(
+        matches!(&err, CrmError::Validation { message } if message.starts_with("0x80040217")),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert_eq!(
+        fake.stats().api_requests,
+        before + 1,
+        "one request, no retry"
+    );
+}

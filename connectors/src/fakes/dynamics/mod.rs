@@ -138,7 +138,7 @@ fn reject(r: Rejection, u: &Usage) -> Response {
             "Combined execution time of incoming requests exceeded limit of 1,200,000 milliseconds over time window of 300 seconds.",
             1,
         ),
-        Rejection::Injected(FailKind::ServerError) => error(
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "0x80040216",
             "An unexpected error occurred.",

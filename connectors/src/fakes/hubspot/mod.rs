@@ -128,7 +128,7 @@ fn reject(r: Rejection, u: &Usage) -> Response {
             "You have reached your ten_secondly_rolling limit.",
             u,
         ),
-        Rejection::Injected(FailKind::ServerError) => {
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => {
             error(StatusCode::BAD_GATEWAY, "INTERNAL_ERROR", "internal error")
         }
     }
