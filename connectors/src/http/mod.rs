@@ -293,7 +293,7 @@ impl Executor {
         for (name, value) in &req.headers {
             builder = builder.header(*name, value);
         }
-        builder = match req.body() {
+        builder = match &req.body {
             Body::Empty => builder,
             Body::Json(v) => builder.json(v),
             Body::Form(pairs) => builder.form(pairs),
