@@ -133,6 +133,27 @@ pub fn select(ext_column: &str) -> String {
     cols.join(",")
 }
 
+/// A change-tracking page: records, `$deletedEntity` entries, then a next or delta link.
+#[derive(Debug, Deserialize)]
+pub struct TrackedPage {
+    /// Changed records and deleted entities.
+    #[serde(default)]
+    pub value: Vec<Map<String, Value>>,
+    /// More of this round.
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+    /// Where the next round starts.
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub delta_link: Option<String>,
+}
+
+/// The id of a `$deletedEntity` entry (`{"id": .., "reason": "deleted"}`).
+pub fn deleted_id(m: &Map<String, Value>) -> Option<String> {
+    (m.get("reason").and_then(Value::as_str) == Some("deleted"))
+        .then(|| text(m, "id"))
+        .flatten()
+}
+
 /// A collection page.
 #[derive(Debug, Deserialize)]
 pub struct Page {
@@ -245,6 +266,22 @@ mod tests {
         assert_eq!(c.external_id, "c-1");
         assert_eq!(odata_datetime(ts), "2026-03-12T10:04:17.000Z");
         assert!(page.next_link.is_some_and(|l| l.contains("$skiptoken")));
+    }
+
+    #[test]
+    fn parses_recorded_delta_with_delete() {
+        let page: TrackedPage = serde_json::from_str(
+            r#"{"@odata.context":"x/$delta","@odata.deltaLink":"https://org.example/api/data/v9.0/accounts?$deltatoken=919058%2108",
+            "value":[{"@odata.etag":"W/\"915244\"","name":"Monte Orton","accountid":"60c4e274"},
+            {"@odata.context":"x/$metadata#accounts/$deletedEntity","id":"2e451703-c686-e711-80e5-00155db19e6d","reason":"deleted"}]}"#,
+        )
+        .expect("delta");
+        assert!(page.next_link.is_none() && page.delta_link.is_some());
+        assert_eq!(deleted_id(&page.value[0]), None);
+        assert_eq!(
+            deleted_id(&page.value[1]).as_deref(),
+            Some("2e451703-c686-e711-80e5-00155db19e6d")
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 mod bulk;
 pub mod dto;
+mod tracking;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -186,7 +187,7 @@ impl CrmConnector for Dynamics {
         Capabilities {
             batch_size: bulk::MULTIPLE_SIZE,
             fields: dto::FIELD_MAP.iter().map(|(f, _)| *f).collect(),
-            supports_deletes: false,
+            supports_deletes: self.cfg.change_tracking,
             activity_kind: ActivityKind::Task,
             page_size: self.cfg.page_size.unwrap_or(500).min(5000),
             interactive_auth: false,
@@ -227,6 +228,9 @@ impl CrmConnector for Dynamics {
     }
 
     async fn fetch_changes(&self, cursor: Option<SyncCursor>) -> Result<ChangePage> {
+        if self.cfg.change_tracking {
+            return self.fetch_tracked(cursor.as_ref()).await;
+        }
         let cur = FeedCursor::decode(cursor.as_ref())?;
         let url = match &cur.next {
             Some(link) => self.same_origin(link)?,

@@ -21,6 +21,8 @@ pub(crate) struct StoredContact {
     pub remote_id: String,
     pub modified: DateTime<Utc>,
     pub deleted: bool,
+    /// Change-log position of the last change (Dataverse change tracking).
+    pub version: u64,
 }
 
 /// Why the gate refused a request.
@@ -71,6 +73,8 @@ pub(crate) struct State_ {
     pub revoked: bool,
     pub client_credential_grants: u64,
     pub last_stamp: Option<DateTime<Utc>>,
+    /// Change-log position, bumped by every contact write or delete.
+    pub change_seq: u64,
     pub fail_queue: VecDeque<FailKind>,
     pub window: VecDeque<Instant>,
     pub daily_used: u64,
@@ -140,6 +144,7 @@ impl Core {
     /// Create or update a contact by external id; fields left `None` are kept.
     pub fn upsert_contact(&self, st: &mut State_, c: &CrmContact) -> (String, bool) {
         let now = self.stamp(st);
+        let version = st.change_seq;
         let found = if c.external_id.is_empty() {
             None
         } else {
@@ -148,6 +153,7 @@ impl Core {
         if let Some(existing) = found.and_then(|i| st.contacts.get_mut(i)) {
             overlay(&mut existing.contact, c);
             existing.modified = now;
+            existing.version = version;
             return (existing.remote_id.clone(), false);
         }
         let n = Self::next_seq(st);
@@ -164,12 +170,14 @@ impl Core {
             remote_id: remote_id.clone(),
             modified: now,
             deleted: false,
+            version,
         });
         (remote_id, true)
     }
 
     /// The modification time of a write made now.
     pub fn stamp(&self, st: &mut State_) -> DateTime<Utc> {
+        st.change_seq += 1;
         let mut t = self.now();
         if self.flavor.distinct_stamps
             && let Some(last) = st.last_stamp

@@ -170,6 +170,7 @@ impl FakeServer {
     pub fn insert_remote_change(&self, contact: CrmContact) -> String {
         let mut st = self.core.lock();
         let now = self.core.stamp(&mut st);
+        let version = st.change_seq;
         if let Some(id) = &contact.remote_id
             && let Some(index) = st.live_by_id(id)
         {
@@ -182,6 +183,7 @@ impl FakeServer {
                     s.contact.external_id = contact.external_id.clone();
                 }
                 s.modified = now;
+                s.version = version;
             }
             return id.clone();
         }
@@ -200,6 +202,7 @@ impl FakeServer {
     pub fn delete_remote(&self, remote_id: &str) -> bool {
         let mut st = self.core.lock();
         let now = self.core.stamp(&mut st);
+        let version = st.change_seq;
         let Some(index) = st.live_by_id(remote_id) else {
             return false;
         };
@@ -207,6 +210,7 @@ impl FakeServer {
         if let Some(s) = st.contacts.get_mut(index) {
             s.deleted = true;
             s.modified = now;
+            s.version = version;
             external_id = s.contact.external_id.clone();
         }
         if st.by_ext.get(&external_id) == Some(&index) {

@@ -211,3 +211,43 @@ async fn permanent_errors_are_not_retried() {
         "one request, no retry"
     );
 }
+
+#[tokio::test]
+async fn change_tracking_reports_edits_and_deletes() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let cfg = fake.connection_config().page_size(25).change_tracking(true);
+    let conn = Provider::connect(cfg).expect("connect");
+    conn.authorize(AuthGrant::ClientCredentials)
+        .await
+        .expect("auth");
+    assert!(conn.capabilities().supports_deletes);
+    conn.upsert_contacts(&contacts(0, 60)).await.expect("seed");
+    let (pages, cursor) = drain(conn.as_ref(), None).await;
+    assert_eq!(pages.len(), 3, "the first round pages with nextLink");
+    assert_eq!(pages.iter().map(|p| p.contacts.len()).sum::<usize>(), 60);
+    let remote = fake.contacts();
+    let edited = remote[3].clone();
+    let gone = remote[4].remote_id.clone().expect("id");
+    fake.insert_remote_change(CrmContact {
+        remote_id: edited.remote_id.clone(),
+        city: Some("Hanoi".into()),
+        ..Default::default()
+    });
+    assert!(fake.delete_remote(&gone));
+    let (pages, cursor) = drain(conn.as_ref(), cursor).await;
+    let changed: Vec<_> = pages.iter().flat_map(|p| p.contacts.clone()).collect();
+    let deleted: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.deleted_remote_ids.clone())
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].city.as_deref(), Some("Hanoi"));
+    assert_eq!(changed[0].external_id, edited.external_id);
+    assert_eq!(deleted, vec![gone]);
+    let (pages, _) = drain(conn.as_ref(), cursor).await;
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.contacts.is_empty() && p.deleted_remote_ids.is_empty())
+    );
+}

@@ -22,6 +22,7 @@ use crate::model::CrmContact;
 use crate::provider::Provider;
 
 mod query;
+mod tracking;
 
 const API: &str = "/api/data/v9.2";
 const COLUMNS: &[&str] = &[

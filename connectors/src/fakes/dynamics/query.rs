@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::{API, COLUMNS, error, ts};
 use crate::fakes::core::{Core, StoredContact};
 
-fn record(s: &StoredContact, ext_column: Option<&str>) -> Value {
+pub(super) fn record(s: &StoredContact, ext_column: Option<&str>) -> Value {
     let c = &s.contact;
     let values = [
         &c.first_name,
@@ -43,7 +43,7 @@ fn record(s: &StoredContact, ext_column: Option<&str>) -> Value {
     Value::Object(m)
 }
 
-fn page_size(core: &Core, headers: &HeaderMap) -> usize {
+pub(super) fn page_size(core: &Core, headers: &HeaderMap) -> usize {
     let asked = headers
         .get("prefer")
         .and_then(|v| v.to_str().ok())
@@ -60,6 +60,9 @@ pub(super) async fn list_contacts(
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
+    if super::tracking::wanted(&headers, &q) {
+        return super::tracking::track(&core, &headers, &q);
+    }
     if let Some(ids) = q.get("$filter").and_then(|f| parse_lookup(f)) {
         return lookup(&core, &ids, &q);
     }
