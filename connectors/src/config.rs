@@ -89,6 +89,9 @@ pub struct ConnectionConfig {
     pub external_id_field: Option<String>,
     /// OAuth redirect URI (`.../oauth/callback`) sent in authorization URLs.
     pub redirect_uri: Option<String>,
+    /// Dynamics: pull with change tracking (deltas that report deletes) instead of `modifiedon`;
+    /// the table must have change tracking enabled.
+    pub change_tracking: bool,
 }
 
 impl std::fmt::Debug for ConnectionConfig {
@@ -128,6 +131,7 @@ impl ConnectionConfig {
             search_window_cap: 10_000,
             external_id_field: None,
             redirect_uri: None,
+            change_tracking: false,
         }
     }
 
@@ -199,6 +203,12 @@ impl ConnectionConfig {
     /// OAuth redirect URI used in authorization URLs.
     pub fn redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.redirect_uri = Some(uri.into());
+        self
+    }
+
+    /// Dynamics: use change tracking (reports deletes) for the change feed.
+    pub fn change_tracking(mut self, on: bool) -> Self {
+        self.change_tracking = on;
         self
     }
 

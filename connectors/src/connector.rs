@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::Result;
+use crate::http::LimitSnapshot;
 use crate::model::{
     ActivityLog, ChangePage, ContactField, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
 };
@@ -38,7 +39,7 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
-/// How to obtain the first tokens.
+/// How to obtain the first tokens. `Debug` hides the code and verifier.
 #[derive(Clone)]
 pub enum AuthGrant {
     /// OAuth2 authorization code with PKCE (Salesforce, HubSpot).
@@ -52,6 +53,18 @@ pub enum AuthGrant {
     },
     /// OAuth2 client credentials (Dynamics 365).
     ClientCredentials,
+}
+
+impl std::fmt::Debug for AuthGrant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AuthGrant::AuthorizationCode { redirect_uri, .. } => f
+                .debug_struct("AuthorizationCode")
+                .field("redirect_uri", redirect_uri)
+                .finish_non_exhaustive(),
+            AuthGrant::ClientCredentials => f.write_str("ClientCredentials"),
+        }
+    }
 }
 
 /// How a provider records a logged activity.
@@ -100,6 +113,9 @@ pub trait CrmConnector: Send + Sync {
 
     /// The current tokens (store them encrypted after authorize/refresh).
     async fn tokens(&self) -> Option<Tokens>;
+
+    /// The rate-limit figures the CRM last reported (daily usage, window remaining).
+    fn limits(&self) -> LimitSnapshot;
 
     /// Upsert contacts by external id, in the provider's batch size. One outcome per input,
     /// in input order. Rerunning with the same input creates no duplicates.

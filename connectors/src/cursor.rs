@@ -25,12 +25,25 @@ pub(crate) fn seen_key(c: &CrmContact, deleted: bool) -> String {
     format!("{}#{fp}", c.remote_id.as_deref().unwrap_or_default())
 }
 
+/// Most records remembered at one instant. For a bigger same-instant group (a bulk load) the
+/// cursor keeps only this many; once the CRM's clock (its `Date` header) has left that second, the
+/// next query runs strictly after it, so the cursor stays small and nothing is lost. While the
+/// second is still current the group may be delivered again (duplicates, never gaps).
+pub(crate) const MAX_SEEN: usize = 1000;
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// Position in a change feed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct FeedCursor {
     /// Lower bound (inclusive) of the current query window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<DateTime<Utc>>,
+    /// Query strictly after `since` (its same-instant group was too big to remember).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub strict: bool,
     /// Ids already delivered whose modification time equals `since`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seen: Vec<String>,
@@ -43,6 +56,9 @@ pub(crate) struct FeedCursor {
     /// Ids delivered at `high`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub high_ids: Vec<String>,
+    /// More than [`MAX_SEEN`] records were delivered at `high`.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub high_overflow: bool,
 }
 
 impl FeedCursor {
@@ -80,23 +96,30 @@ pub(crate) enum PageEnd {
 
 /// Advance `cursor` past a page of `(seen_key, modified)` records (oldest first). Returns the new
 /// cursor and whether more is ready now.
+///
+/// `server_now` is the CRM's clock when it answered (`Date` header), used to tell whether the
+/// second of a huge same-instant group is over.
 pub(crate) fn advance(
     cursor: &FeedCursor,
     page: &[(String, DateTime<Utc>)],
     end: PageEnd,
+    server_now: Option<DateTime<Utc>>,
 ) -> (FeedCursor, bool) {
     let mut next = cursor.clone();
     for (id, ts) in page {
         match next.high {
             Some(h) if *ts < h => {}
             Some(h) if *ts == h => {
-                if !next.high_ids.contains(id) {
+                if next.high_ids.len() < MAX_SEEN {
                     next.high_ids.push(id.clone());
+                } else {
+                    next.high_overflow = true;
                 }
             }
             _ => {
                 next.high = Some(*ts);
                 next.high_ids = vec![id.clone()];
+                next.high_overflow = false;
             }
         }
     }
@@ -106,22 +129,34 @@ pub(crate) fn advance(
             (next, true)
         }
         PageEnd::Done | PageEnd::RestartWindow => {
-            let more = end == PageEnd::RestartWindow;
+            let restart = end == PageEnd::RestartWindow;
             if let Some(high) = next.high.take() {
                 let mut ids = std::mem::take(&mut next.high_ids);
-                if Some(high) == next.since {
+                let mut overflow = std::mem::take(&mut next.high_overflow);
+                if Some(high) == next.since && !next.strict {
+                    let mut known: std::collections::HashSet<String> =
+                        ids.iter().cloned().collect();
                     for id in std::mem::take(&mut next.seen) {
-                        if !ids.contains(&id) {
+                        if known.insert(id.clone()) {
                             ids.push(id);
                         }
                     }
+                    if ids.len() > MAX_SEEN {
+                        overflow = true;
+                        ids.truncate(MAX_SEEN);
+                    }
                 }
                 next.since = Some(high);
-                next.seen = ids;
+                // Mid-query window restarts never go strict: the rest of the group is still to
+                // come; nor while the CRM's current second is the group's own.
+                let closed = server_now.is_some_and(|now| now.timestamp() > high.timestamp());
+                next.strict = overflow && !restart && closed;
+                next.seen = if next.strict { Vec::new() } else { ids };
             }
             next.high_ids.clear();
+            next.high_overflow = false;
             next.next = None;
-            (next, more)
+            (next, restart)
         }
     }
 }
@@ -144,11 +179,12 @@ mod tests {
             &c0,
             &[("a".into(), t(1)), ("b".into(), t(2))],
             PageEnd::Continue("p2".into()),
+            None,
         );
         assert!(more);
         assert_eq!(c1.next.as_deref(), Some("p2"));
         assert_eq!(c1.since, None);
-        let (c2, more) = advance(&c1, &[("c".into(), t(2))], PageEnd::Done);
+        let (c2, more) = advance(&c1, &[("c".into(), t(2))], PageEnd::Done, None);
         assert!(!more);
         assert_eq!(c2.since, Some(t(2)));
         assert_eq!(c2.seen, vec!["b".to_string(), "c".to_string()]);
@@ -167,12 +203,35 @@ mod tests {
             seen: vec!["x".into()],
             ..Default::default()
         };
-        let (same, more) = advance(&c, &[], PageEnd::Done);
+        let (same, more) = advance(&c, &[], PageEnd::Done, None);
         assert!(!more);
         assert_eq!(same, c);
-        let (grown, _) = advance(&c, &[("y".into(), t(5))], PageEnd::Done);
+        let (grown, _) = advance(&c, &[("y".into(), t(5))], PageEnd::Done, None);
         assert_eq!(grown.since, Some(t(5)));
         assert_eq!(grown.seen, vec!["y".to_string(), "x".to_string()]);
+    }
+
+    #[test]
+    fn huge_same_instant_group_makes_the_next_query_strict() {
+        let page: Vec<(String, DateTime<Utc>)> =
+            (0..MAX_SEEN + 5).map(|i| (format!("k{i}"), t(7))).collect();
+        // While the CRM is still in that second: remember what fits, stay inclusive.
+        let (open, _) = advance(&FeedCursor::default(), &page, PageEnd::Done, Some(t(7)));
+        assert!(!open.strict);
+        assert_eq!(open.seen.len(), MAX_SEEN);
+        let (c, more) = advance(&FeedCursor::default(), &page, PageEnd::Done, Some(t(8)));
+        assert!(!more);
+        assert_eq!(c.since, Some(t(7)));
+        assert!(c.strict);
+        assert!(c.seen.is_empty(), "the cursor stays small");
+        // A later, normal page returns to inclusive mode.
+        let (c2, _) = advance(&c, &[("z".into(), t(8))], PageEnd::Done, None);
+        assert!(!c2.strict);
+        assert_eq!(c2.seen, vec!["z".to_string()]);
+        // A window restart in the middle of a big group never skips the rest of it.
+        let (r, more) = advance(&FeedCursor::default(), &page, PageEnd::RestartWindow, None);
+        assert!(more && !r.strict);
+        assert_eq!(r.seen.len(), MAX_SEEN);
     }
 
     #[test]
@@ -181,6 +240,7 @@ mod tests {
             &FeedCursor::default(),
             &[("a".into(), t(9))],
             PageEnd::RestartWindow,
+            None,
         );
         assert!(more);
         assert_eq!(c.since, Some(t(9)));

@@ -3,6 +3,8 @@
 //! and one module per provider (Salesforce, HubSpot, Dynamics 365) with faithful local fakes
 //! ([`fakes`]). Speaks neutral CRM records ([`CrmContact`]) and knows no database.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod connector;
 pub mod crypto;
@@ -21,6 +23,7 @@ pub use config::{ConnectionConfig, HttpPolicy};
 pub use connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 pub use crypto::{Pkce, SecretBox, credential_aad};
 pub use error::{CrmError, RateLimitScope, Result};
+pub use http::LimitSnapshot;
 pub use model::{
     ActivityLog, ChangePage, ContactField, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
     merge_remote_into_local,

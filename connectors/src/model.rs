@@ -37,7 +37,7 @@ pub struct CrmContact {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Neutral field names, used by [`Capabilities::fields`] and the merge rule.
+/// Neutral field names, used by [`crate::Capabilities::fields`] and the merge rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ContactField {
     /// [`CrmContact::first_name`]

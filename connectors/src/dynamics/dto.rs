@@ -42,6 +42,44 @@ pub fn contact_body(c: &CrmContact, ext_column: &str) -> Value {
     Value::Object(m)
 }
 
+/// `POST contacts/Microsoft.Dynamics.CRM.UpsertMultiple` body: each target addressed by its
+/// alternate key in `@odata.id`.
+pub fn upsert_multiple_body(chunk: &[CrmContact], ext_column: &str) -> Value {
+    let targets: Vec<Value> = chunk
+        .iter()
+        .map(|c| {
+            let mut m = Map::new();
+            m.insert(
+                "@odata.type".into(),
+                json!("Microsoft.Dynamics.CRM.contact"),
+            );
+            m.insert(
+                "@odata.id".into(),
+                json!(alternate_key_segment(
+                    "contacts",
+                    ext_column,
+                    &c.external_id
+                )),
+            );
+            for (field, name) in FIELD_MAP {
+                if let Some(v) = field.get(c) {
+                    m.insert((*name).into(), Value::String(v.to_owned()));
+                }
+            }
+            Value::Object(m)
+        })
+        .collect();
+    json!({ "Targets": targets })
+}
+
+/// `$filter` finding contacts by external id (`col eq 'a' or col eq 'b'`).
+pub fn lookup_filter(ext_column: &str, ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| format!("{ext_column} eq {}", odata_literal(id)))
+        .collect::<Vec<_>>()
+        .join(" or ")
+}
+
 /// The error body `{"error":{"code","message"}}`.
 #[derive(Debug, Deserialize)]
 pub struct ErrorBody {
@@ -93,6 +131,27 @@ pub fn select(ext_column: &str) -> String {
     let mut cols = vec!["contactid", ext_column, "modifiedon"];
     cols.extend(FIELD_MAP.iter().map(|(_, n)| *n));
     cols.join(",")
+}
+
+/// A change-tracking page: records, `$deletedEntity` entries, then a next or delta link.
+#[derive(Debug, Deserialize)]
+pub struct TrackedPage {
+    /// Changed records and deleted entities.
+    #[serde(default)]
+    pub value: Vec<Map<String, Value>>,
+    /// More of this round.
+    #[serde(rename = "@odata.nextLink", default)]
+    pub next_link: Option<String>,
+    /// Where the next round starts.
+    #[serde(rename = "@odata.deltaLink", default)]
+    pub delta_link: Option<String>,
+}
+
+/// The id of a `$deletedEntity` entry (`{"id": .., "reason": "deleted"}`).
+pub fn deleted_id(m: &Map<String, Value>) -> Option<String> {
+    (m.get("reason").and_then(Value::as_str) == Some("deleted"))
+        .then(|| text(m, "id"))
+        .flatten()
 }
 
 /// A collection page.
@@ -180,6 +239,21 @@ mod tests {
     }
 
     #[test]
+    fn upsert_multiple_addresses_targets_by_alternate_key() {
+        let c = CrmContact {
+            external_id: "c'1".into(),
+            first_name: Some("Ann".into()),
+            ..Default::default()
+        };
+        let body = upsert_multiple_body(std::slice::from_ref(&c), "clientele_externalid");
+        let t = &body["Targets"][0];
+        assert_eq!(t["@odata.type"], "Microsoft.Dynamics.CRM.contact");
+        assert_eq!(t["@odata.id"], "contacts(clientele_externalid='c''1')");
+        assert_eq!(t["firstname"], "Ann");
+        assert_eq!(lookup_filter("k", &["a", "b'c"]), "k eq 'a' or k eq 'b''c'");
+    }
+
+    #[test]
     fn parses_recorded_page() {
         let page: Page = serde_json::from_str(
             r#"{"@odata.context":"x","value":[{"@odata.etag":"W/\"72201545\"","contactid":"49b0be2e-d01c-ed11-b83e-000d3a572421",
@@ -192,6 +266,22 @@ mod tests {
         assert_eq!(c.external_id, "c-1");
         assert_eq!(odata_datetime(ts), "2026-03-12T10:04:17.000Z");
         assert!(page.next_link.is_some_and(|l| l.contains("$skiptoken")));
+    }
+
+    #[test]
+    fn parses_recorded_delta_with_delete() {
+        let page: TrackedPage = serde_json::from_str(
+            r#"{"@odata.context":"x/$delta","@odata.deltaLink":"https://org.example/api/data/v9.0/accounts?$deltatoken=919058%2108",
+            "value":[{"@odata.etag":"W/\"915244\"","name":"Monte Orton","accountid":"60c4e274"},
+            {"@odata.context":"x/$metadata#accounts/$deletedEntity","id":"2e451703-c686-e711-80e5-00155db19e6d","reason":"deleted"}]}"#,
+        )
+        .expect("delta");
+        assert!(page.next_link.is_none() && page.delta_link.is_some());
+        assert_eq!(deleted_id(&page.value[0]), None);
+        assert_eq!(
+            deleted_id(&page.value[1]).as_deref(),
+            Some("2e451703-c686-e711-80e5-00155db19e6d")
+        );
     }
 
     #[test]

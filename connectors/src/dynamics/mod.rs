@@ -1,10 +1,13 @@
 //! Dynamics 365 (Dataverse Web API v9.2): Azure AD client credentials (`{org}/.default`),
-//! per-record upsert by alternate key (`PATCH contacts(key='value')`, several in flight, within
-//! the 52-concurrent-request limit), change feed on `modifiedon` with `Prefer:
-//! odata.maxpagesize` and `@odata.nextLink`, activities as `task` bound with `@odata.bind` and
-//! created at most once by a dedupe alternate key (`If-None-Match: *`).
+//! `UpsertMultiple` by alternate key (200 per call; a refused chunk is replayed as per-record
+//! `PATCH contacts(key='value')`, several in flight within the 52-concurrent-request limit),
+//! change feed on `modifiedon` with `Prefer: odata.maxpagesize` and `@odata.nextLink`,
+//! activities as `task` bound with `@odata.bind` and created at most once by a dedupe alternate
+//! key (`If-None-Match: *`).
 
+mod bulk;
 pub mod dto;
+mod tracking;
 
 use async_trait::async_trait;
 use reqwest::Method;
@@ -14,7 +17,7 @@ use url::Url;
 use crate::config::{ConnectionConfig, parse_url};
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
-use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
+use crate::http::{ApiRequest, ApiResponse, Executor, LimitSnapshot, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
 };
@@ -23,9 +26,8 @@ use crate::{CrmError, Result};
 
 /// Web API path.
 pub const API_PATH: &str = "/api/data/v9.2/";
-/// Records handed to one `upsert_contacts` chunk.
-pub const BATCH_SIZE: usize = 100;
-/// Upserts in flight at once (service protection allows 52 concurrent requests per user).
+/// Upserts in flight when a refused `UpsertMultiple` chunk is replayed record by record
+/// (service protection allows 52 concurrent requests per user).
 pub const CONCURRENCY: usize = 16;
 /// Default alternate key column holding Clientele's id.
 pub const DEFAULT_EXTERNAL_ID_COLUMN: &str = "clientele_externalid";
@@ -183,9 +185,9 @@ impl CrmConnector for Dynamics {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            batch_size: BATCH_SIZE,
+            batch_size: bulk::MULTIPLE_SIZE,
             fields: dto::FIELD_MAP.iter().map(|(f, _)| *f).collect(),
-            supports_deletes: false,
+            supports_deletes: self.cfg.change_tracking,
             activity_kind: ActivityKind::Task,
             page_size: self.cfg.page_size.unwrap_or(500).min(5000),
             interactive_auth: false,
@@ -213,18 +215,22 @@ impl CrmConnector for Dynamics {
         self.exec.tokens().await
     }
 
+    fn limits(&self) -> LimitSnapshot {
+        self.exec.limits()
+    }
+
     async fn upsert_contacts(&self, contacts: &[CrmContact]) -> Result<Vec<UpsertOutcome>> {
         let mut out = Vec::with_capacity(contacts.len());
-        for group in contacts.chunks(CONCURRENCY) {
-            let futures: Vec<_> = group.iter().map(|c| Box::pin(self.upsert_one(c))).collect();
-            for result in futures_util::future::join_all(futures).await {
-                out.push(result?);
-            }
+        for chunk in contacts.chunks(bulk::MULTIPLE_SIZE) {
+            out.extend(self.upsert_chunk(chunk).await?);
         }
         Ok(out)
     }
 
     async fn fetch_changes(&self, cursor: Option<SyncCursor>) -> Result<ChangePage> {
+        if self.cfg.change_tracking {
+            return self.fetch_tracked(cursor.as_ref()).await;
+        }
         let cur = FeedCursor::decode(cursor.as_ref())?;
         let url = match &cur.next {
             Some(link) => self.same_origin(link)?,
@@ -236,7 +242,11 @@ impl CrmConnector for Dynamics {
                     if let Some(since) = cur.since {
                         q.append_pair(
                             "$filter",
-                            &format!("modifiedon ge {}", dto::odata_datetime(since)),
+                            &format!(
+                                "modifiedon {} {}",
+                                if cur.strict { "gt" } else { "ge" },
+                                dto::odata_datetime(since)
+                            ),
                         );
                     }
                     q.append_pair("$orderby", "modifiedon asc,contactid asc");
@@ -252,6 +262,7 @@ impl CrmConnector for Dynamics {
             return Err(Self::failure(&resp));
         }
         let page: dto::Page = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.value.len());
         for record in &page.value {
@@ -269,7 +280,7 @@ impl CrmConnector for Dynamics {
             .next_link
             .map(PageEnd::Continue)
             .unwrap_or(PageEnd::Done);
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         out.next_cursor = next.encode();
         out.has_more = more;
         Ok(out)

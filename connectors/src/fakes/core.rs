@@ -21,6 +21,8 @@ pub(crate) struct StoredContact {
     pub remote_id: String,
     pub modified: DateTime<Utc>,
     pub deleted: bool,
+    /// Change-log position of the last change (Dataverse change tracking).
+    pub version: u64,
 }
 
 /// Why the gate refused a request.
@@ -71,14 +73,35 @@ pub(crate) struct State_ {
     pub revoked: bool,
     pub client_credential_grants: u64,
     pub last_stamp: Option<DateTime<Utc>>,
+    /// Change-log position, bumped by every contact write or delete.
+    pub change_seq: u64,
     pub fail_queue: VecDeque<FailKind>,
     pub window: VecDeque<Instant>,
     pub daily_used: u64,
     pub stats: FakeStats,
     pub seq: u64,
     pub contacts: Vec<StoredContact>,
+    /// Live contacts by external id (index into `contacts`).
+    pub by_ext: HashMap<String, usize>,
+    /// Contacts by remote id (index into `contacts`).
+    pub by_id: HashMap<String, usize>,
     pub activities: Vec<FakeActivity>,
     pub reject_email: Vec<String>,
+}
+
+impl State_ {
+    /// Index of the live contact with this external id.
+    pub fn live_by_ext(&self, external_id: &str) -> Option<usize> {
+        self.by_ext.get(external_id).copied()
+    }
+
+    /// Index of the live contact with this remote id.
+    pub fn live_by_id(&self, remote_id: &str) -> Option<usize> {
+        self.by_id
+            .get(remote_id)
+            .copied()
+            .filter(|&i| self.contacts.get(i).is_some_and(|s| !s.deleted))
+    }
 }
 
 /// Shared core of one fake server.
@@ -121,28 +144,40 @@ impl Core {
     /// Create or update a contact by external id; fields left `None` are kept.
     pub fn upsert_contact(&self, st: &mut State_, c: &CrmContact) -> (String, bool) {
         let now = self.stamp(st);
-        if let Some(existing) = st.contacts.iter_mut().find(|s| {
-            !s.deleted && !c.external_id.is_empty() && s.contact.external_id == c.external_id
-        }) {
+        let version = st.change_seq;
+        let found = if c.external_id.is_empty() {
+            None
+        } else {
+            st.live_by_ext(&c.external_id)
+        };
+        if let Some(existing) = found.and_then(|i| st.contacts.get_mut(i)) {
             overlay(&mut existing.contact, c);
             existing.modified = now;
+            existing.version = version;
             return (existing.remote_id.clone(), false);
         }
         let n = Self::next_seq(st);
         let remote_id = (self.flavor.contact_id)(n);
         let mut contact = c.clone();
         contact.remote_id = Some(remote_id.clone());
+        let index = st.contacts.len();
+        st.by_id.insert(remote_id.clone(), index);
+        if !c.external_id.is_empty() {
+            st.by_ext.insert(c.external_id.clone(), index);
+        }
         st.contacts.push(StoredContact {
             contact,
             remote_id: remote_id.clone(),
             modified: now,
             deleted: false,
+            version,
         });
         (remote_id, true)
     }
 
     /// The modification time of a write made now.
     pub fn stamp(&self, st: &mut State_) -> DateTime<Utc> {
+        st.change_seq += 1;
         let mut t = self.now();
         if self.flavor.distinct_stamps
             && let Some(last) = st.last_stamp
@@ -188,7 +223,8 @@ impl Core {
     }
 
     /// Decide whether an API request may proceed.
-    fn admit(&self, bearer: Option<&str>) -> Result<(), (Rejection, Usage)> {
+    /// `Ok(true)`: admitted, answer to be held back ([`FailKind::SlowResponse`]).
+    fn admit(&self, bearer: Option<&str>) -> Result<bool, (Rejection, Usage)> {
         let mut st = self.lock();
         st.stats.api_requests += 1;
         let now = Instant::now();
@@ -199,7 +235,12 @@ impl Core {
             st.stats.unauthorized += 1;
             return Err((Rejection::Unauthorized, self.usage(&st)));
         }
-        if let Some(kind) = st.fail_queue.pop_front() {
+        let mut slow = false;
+        if st.fail_queue.front() == Some(&FailKind::SlowResponse) {
+            st.fail_queue.pop_front();
+            st.stats.injected_failures += 1;
+            slow = true;
+        } else if let Some(kind) = st.fail_queue.pop_front() {
             st.stats.injected_failures += 1;
             if kind == FailKind::RateLimit || kind == FailKind::DailyLimit {
                 st.stats.rate_limited += 1;
@@ -229,7 +270,7 @@ impl Core {
             st.window.push_back(now);
         }
         st.daily_used += 1;
-        Ok(())
+        Ok(slow)
     }
 
     fn enter(&self) -> bool {
@@ -251,9 +292,10 @@ pub(crate) async fn gate(State(core): State<Arc<Core>>, req: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_owned);
-    if let Err((rejection, usage)) = core.admit(bearer.as_deref()) {
-        return (core.flavor.reject)(rejection, &usage);
-    }
+    let slow = match core.admit(bearer.as_deref()) {
+        Ok(slow) => slow,
+        Err((rejection, usage)) => return (core.flavor.reject)(rejection, &usage),
+    };
     if !core.enter() {
         let usage = {
             let mut st = core.lock();
@@ -264,6 +306,9 @@ pub(crate) async fn gate(State(core): State<Arc<Core>>, req: Request, next: Next
     }
     let mut resp = next.run(req).await;
     core.in_flight.fetch_sub(1, Ordering::SeqCst);
+    if slow {
+        tokio::time::sleep(core.opts.slow_response).await;
+    }
     let usage = core.usage(&core.lock());
     (core.flavor.decorate)(&mut resp, &usage);
     resp

@@ -37,6 +37,9 @@ pub enum FailKind {
     DailyLimit,
     /// A 401 as if the access token had expired.
     Unauthorized,
+    /// The request is carried out but its answer is held back for
+    /// [`FakeOptions::slow_response`], past a short client timeout (the retry must not duplicate).
+    SlowResponse,
 }
 
 /// Limits and behaviour of a fake.
@@ -59,6 +62,8 @@ pub struct FakeOptions {
     /// HubSpot: refuse a whole batch with 400 when one record is invalid (as `batch/create`
     /// does) instead of answering 207 with per-record errors.
     pub all_or_nothing_batches: bool,
+    /// How long a [`FailKind::SlowResponse`] answer is held back.
+    pub slow_response: Duration,
 }
 
 impl Default for FakeOptions {
@@ -72,6 +77,7 @@ impl Default for FakeOptions {
             search_cap: 10_000,
             duplicate_detection: false,
             all_or_nothing_batches: false,
+            slow_response: Duration::from_secs(2),
         }
     }
 }

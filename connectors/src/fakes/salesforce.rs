@@ -43,7 +43,7 @@ impl std::ops::Deref for FakeSalesforce {
 
 struct Sf {
     core: Arc<Core>,
-    queries: Mutex<HashMap<String, Vec<Value>>>,
+    queries: Mutex<HashMap<String, Arc<Vec<Value>>>>,
 }
 
 impl FakeSalesforce {
@@ -122,7 +122,7 @@ fn reject(r: Rejection, _u: &Usage) -> Response {
             "REQUEST_LIMIT_EXCEEDED",
             "ConcurrentPerOrgLongTxn Limit exceeded.",
         ),
-        Rejection::Injected(FailKind::ServerError) => errors(
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => errors(
             StatusCode::SERVICE_UNAVAILABLE,
             "SERVER_UNAVAILABLE",
             "Server temporarily unavailable",
@@ -215,10 +215,7 @@ async fn upsert_collection(
             continue;
         };
         let c = contact_from_wire(m, ext);
-        let exists = st
-            .contacts
-            .iter()
-            .any(|s| !s.deleted && s.contact.external_id == c.external_id);
+        let exists = st.live_by_ext(&c.external_id).is_some();
         let failure = if !exists && c.last_name.as_deref().is_none_or(str::is_empty) {
             Some((
                 "REQUIRED_FIELD_MISSING",
@@ -249,17 +246,18 @@ fn format_ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
 }
 
-fn parse_since(soql: &str) -> Result<Option<DateTime<Utc>>, ()> {
-    let Some(rest) = soql
-        .split("SystemModstamp >=")
-        .nth(1)
-        .or_else(|| soql.split("SystemModstamp >").nth(1))
-    else {
+/// `SystemModstamp >= X` -> (X, false); `SystemModstamp > X` -> (X, true).
+fn parse_since(soql: &str) -> Result<Option<(DateTime<Utc>, bool)>, ()> {
+    let Some(rest) = soql.split("WHERE SystemModstamp ").nth(1) else {
         return Ok(None);
+    };
+    let (strict, rest) = match rest.strip_prefix(">=") {
+        Some(r) => (false, r),
+        None => (true, rest.strip_prefix('>').ok_or(())?),
     };
     let literal = rest.split_whitespace().next().ok_or(())?;
     DateTime::parse_from_rfc3339(literal)
-        .map(|d| Some(d.with_timezone(&Utc)))
+        .map(|d| Some((d.with_timezone(&Utc), strict)))
         .map_err(|_| ())
 }
 
@@ -300,7 +298,9 @@ fn run_query(sf: &Sf, ver: &str, soql: &str, all: bool, headers: &HeaderMap) -> 
         st.contacts
             .iter()
             .filter(|s| all || !s.deleted)
-            .filter(|s| since.is_none_or(|t| s.modified >= t))
+            .filter(|s| {
+                since.is_none_or(|(t, strict)| s.modified > t || (!strict && s.modified == t))
+            })
             .cloned()
             .collect()
     };
@@ -328,7 +328,7 @@ fn run_query(sf: &Sf, ver: &str, soql: &str, all: bool, headers: &HeaderMap) -> 
     if records.len() > size
         && let Ok(mut q) = sf.queries.lock()
     {
-        q.insert(locator, records);
+        q.insert(locator, Arc::new(records));
     }
     first
 }
@@ -426,7 +426,7 @@ async fn upsert_task(
         )
             .into_response();
     }
-    if !st.contacts.iter().any(|s| s.remote_id == who && !s.deleted) {
+    if st.live_by_id(&who).is_none() {
         return (StatusCode::BAD_REQUEST, Json(json!([{"message": "Who ID: id value of incorrect type", "errorCode": "FIELD_INTEGRITY_EXCEPTION", "fields": ["WhoId"]}]))).into_response();
     }
     let id = (sf.core.flavor.activity_id)(Core::next_seq(&mut st));

@@ -170,17 +170,21 @@ impl FakeServer {
     pub fn insert_remote_change(&self, contact: CrmContact) -> String {
         let mut st = self.core.lock();
         let now = self.core.stamp(&mut st);
+        let version = st.change_seq;
         if let Some(id) = &contact.remote_id
-            && let Some(s) = st
-                .contacts
-                .iter_mut()
-                .find(|s| &s.remote_id == id && !s.deleted)
+            && let Some(index) = st.live_by_id(id)
         {
-            overlay(&mut s.contact, &contact);
             if !contact.external_id.is_empty() {
-                s.contact.external_id = contact.external_id.clone();
+                st.by_ext.insert(contact.external_id.clone(), index);
             }
-            s.modified = now;
+            if let Some(s) = st.contacts.get_mut(index) {
+                overlay(&mut s.contact, &contact);
+                if !contact.external_id.is_empty() {
+                    s.contact.external_id = contact.external_id.clone();
+                }
+                s.modified = now;
+                s.version = version;
+            }
             return id.clone();
         }
         self.core
@@ -198,18 +202,21 @@ impl FakeServer {
     pub fn delete_remote(&self, remote_id: &str) -> bool {
         let mut st = self.core.lock();
         let now = self.core.stamp(&mut st);
-        match st
-            .contacts
-            .iter_mut()
-            .find(|s| s.remote_id == remote_id && !s.deleted)
-        {
-            Some(s) => {
-                s.deleted = true;
-                s.modified = now;
-                true
-            }
-            None => false,
+        let version = st.change_seq;
+        let Some(index) = st.live_by_id(remote_id) else {
+            return false;
+        };
+        let mut external_id = String::new();
+        if let Some(s) = st.contacts.get_mut(index) {
+            s.deleted = true;
+            s.modified = now;
+            s.version = version;
+            external_id = s.contact.external_id.clone();
         }
+        if st.by_ext.get(&external_id) == Some(&index) {
+            st.by_ext.remove(&external_id);
+        }
+        true
     }
 
     /// Refuse records whose email contains `pattern`, with the provider's validation error.

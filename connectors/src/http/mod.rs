@@ -3,6 +3,7 @@
 //! tracing without tokens, bodies or URLs.
 
 mod limits;
+mod pacer;
 mod request;
 mod retry;
 mod token;
@@ -17,6 +18,7 @@ pub use limits::{
     DYNAMICS_DUPLICATE_CODE, LimitSnapshot, Verdict, classify, dynamics_error_code,
     parse_sforce_limit_info, retry_after, salesforce_error_codes, update_snapshot,
 };
+pub use pacer::pacing_delay;
 pub use request::{ApiRequest, ApiResponse, Body};
 pub use retry::{retry_delay, retry_delay_with_jitter};
 pub use token::{GrantKind, TokenEndpoint, TokenResponse};
@@ -26,11 +28,6 @@ use crate::connector::Tokens;
 use crate::error::RateLimitScope;
 use crate::provider::Provider;
 use crate::{CrmError, Result};
-
-/// Install the process-wide rustls crypto provider (ring) once; harmless if already set.
-fn ensure_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// Executes CRM requests for one connection. Cheap to share behind an `Arc`.
 pub struct Executor {
@@ -44,6 +41,7 @@ pub struct Executor {
     refreshes: AtomicU64,
     limits: std::sync::Mutex<LimitSnapshot>,
     in_flight: Arc<Semaphore>,
+    pacer: pacer::Pacer,
 }
 
 impl std::fmt::Debug for Executor {
@@ -64,7 +62,6 @@ impl Executor {
         tokens: Option<Tokens>,
         max_concurrency: usize,
     ) -> Result<Self> {
-        ensure_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(policy.request_timeout)
             .connect_timeout(policy.connect_timeout)
@@ -82,6 +79,7 @@ impl Executor {
             refreshes: AtomicU64::new(0),
             limits: std::sync::Mutex::new(LimitSnapshot::default()),
             in_flight: Arc::new(Semaphore::new(max_concurrency.max(1))),
+            pacer: pacer::Pacer::default(),
         })
     }
 
@@ -271,6 +269,21 @@ impl Executor {
         req: &ApiRequest,
         token: Option<&str>,
     ) -> std::result::Result<ApiResponse, reqwest::Error> {
+        if req.authenticated {
+            let (max, window) = self
+                .limits
+                .lock()
+                .map(|l| (l.window_max, l.window))
+                .unwrap_or_default();
+            let wait = self.pacer.reserve(max, window);
+            if !wait.is_zero() {
+                tracing::debug!(
+                    wait_ms = wait.as_millis() as u64,
+                    "pacing to the rate limit"
+                );
+                tokio::time::sleep(wait).await;
+            }
+        }
         let _permit = self.in_flight.acquire().await.ok();
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
         if let Some(token) = token {
@@ -280,7 +293,7 @@ impl Executor {
         for (name, value) in &req.headers {
             builder = builder.header(*name, value);
         }
-        builder = match req.body() {
+        builder = match &req.body {
             Body::Empty => builder,
             Body::Json(v) => builder.json(v),
             Body::Form(pairs) => builder.form(pairs),

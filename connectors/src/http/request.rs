@@ -8,8 +8,8 @@ use url::Url;
 
 use crate::{CrmError, Result};
 
-/// A request body.
-#[derive(Debug, Clone)]
+/// A request body. `Debug` prints only its kind (bodies hold secrets and PII).
+#[derive(Clone)]
 pub enum Body {
     /// No body.
     Empty,
@@ -19,8 +19,18 @@ pub enum Body {
     Form(Vec<(String, String)>),
 }
 
-/// One HTTP call to make, retried as a whole by the executor.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Body::Empty => "Empty",
+            Body::Json(_) => "Json(..)",
+            Body::Form(_) => "Form(..)",
+        })
+    }
+}
+
+/// One HTTP call to make, retried as a whole by the executor. `Debug` omits the URL and body.
+#[derive(Clone)]
 pub struct ApiRequest {
     /// Short operation name for traces (never the URL: it may hold ids or emails).
     pub op: &'static str,
@@ -34,6 +44,17 @@ pub struct ApiRequest {
     pub body: Body,
     /// Whether to send the bearer token (false for token endpoints).
     pub authenticated: bool,
+}
+
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("op", &self.op)
+            .field("method", &self.method)
+            .field("body", &self.body)
+            .field("authenticated", &self.authenticated)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiRequest {
@@ -72,14 +93,10 @@ impl ApiRequest {
         self.headers.push((name, value.into()));
         self
     }
-
-    pub(crate) fn body(&self) -> &Body {
-        &self.body
-    }
 }
 
-/// A CRM response, fully read.
-#[derive(Debug, Clone)]
+/// A CRM response, fully read. `Debug` prints the status and body size only.
+#[derive(Clone)]
 pub struct ApiResponse {
     /// Status.
     pub status: StatusCode,
@@ -87,6 +104,15 @@ pub struct ApiResponse {
     pub headers: HeaderMap,
     /// Body bytes.
     pub body: Vec<u8>,
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("body_bytes", &self.body.len())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiResponse {
@@ -102,8 +128,56 @@ impl ApiResponse {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The server's clock (`Date` header, one-second resolution).
+    pub fn server_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = self.header("date")?;
+        chrono::DateTime::parse_from_rfc2822(raw.trim())
+            .ok()
+            .map(|d| d.with_timezone(&chrono::Utc))
+    }
+
     /// Whether the status is 2xx.
     pub fn is_success(&self) -> bool {
         self.status.is_success()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    #[test]
+    fn debug_hides_urls_and_bodies() {
+        let url = Url::parse("https://crm.example/contacts/a@example.com").expect("url");
+        let req = ApiRequest::new("op", Method::POST, url)
+            .form(vec![("client_secret".into(), "s3cret".into())]);
+        let shown = format!("{req:?}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("example.com"),
+            "{shown}"
+        );
+        let resp = ApiResponse {
+            status: StatusCode::OK,
+            headers: HeaderMap::new(),
+            body: b"{\"email\":\"a@example.com\"}".to_vec(),
+        };
+        assert!(!format!("{resp:?}").contains("example.com"));
+    }
+
+    #[test]
+    fn reads_the_date_header() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "date",
+            HeaderValue::from_static("Wed, 06 May 2026 11:30:49 GMT"),
+        );
+        let resp = ApiResponse {
+            status: StatusCode::OK,
+            headers,
+            body: Vec::new(),
+        };
+        let date = resp.server_date().expect("date");
+        assert_eq!(date.to_rfc3339(), "2026-05-06T11:30:49+00:00");
     }
 }

@@ -141,6 +141,7 @@ pub fn search_body(
     limit: u32,
     after: Option<&str>,
     ext_property: &str,
+    strict: bool,
 ) -> Value {
     let mut props: Vec<&str> = FIELD_MAP.iter().map(|(_, n)| *n).collect();
     props.extend([ext_property, "lastmodifieddate"]);
@@ -152,7 +153,7 @@ pub fn search_body(
     if let Some(since) = since {
         body["filterGroups"] = json!([{ "filters": [{
             "propertyName": "lastmodifieddate",
-            "operator": "GTE",
+            "operator": if strict { "GT" } else { "GTE" },
             "value": since.timestamp_millis().to_string(),
         }]}]);
     }
@@ -295,7 +296,7 @@ mod tests {
     #[test]
     fn search_request_and_results() {
         let since = parse_timestamp("2026-03-12T07:34:24.559Z").expect("ts");
-        let body = search_body(Some(since), 200, Some("200"), "clientele_id");
+        let body = search_body(Some(since), 200, Some("200"), "clientele_id", false);
         assert_eq!(body["filterGroups"][0]["filters"][0]["operator"], "GTE");
         assert_eq!(
             body["filterGroups"][0]["filters"][0]["value"],

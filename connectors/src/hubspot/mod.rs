@@ -12,7 +12,7 @@ use url::Url;
 use crate::config::ConnectionConfig;
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
-use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
+use crate::http::{ApiRequest, ApiResponse, Executor, LimitSnapshot, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
 };
@@ -236,6 +236,10 @@ impl CrmConnector for HubSpot {
         self.exec.tokens().await
     }
 
+    fn limits(&self) -> LimitSnapshot {
+        self.exec.limits()
+    }
+
     async fn upsert_contacts(&self, contacts: &[CrmContact]) -> Result<Vec<UpsertOutcome>> {
         let mut out = Vec::with_capacity(contacts.len());
         for chunk in contacts.chunks(BATCH_SIZE) {
@@ -257,12 +261,14 @@ impl CrmConnector for HubSpot {
             limit,
             cur.next.as_deref(),
             &self.ext,
+            cur.strict,
         ));
         let resp = self.exec.send(&req).await?;
         if !resp.is_success() {
             return Err(Self::failure(&resp));
         }
         let page: dto::SearchResponse = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.results.len());
         for o in &page.results {
@@ -287,7 +293,7 @@ impl CrmConnector for HubSpot {
             None => PageEnd::Done,
         };
         let restart = end == PageEnd::RestartWindow;
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         if restart && next.since == cur.since && cur.next.is_some() {
             return Err(CrmError::Protocol(format!(
                 "more than {} contacts share one lastmodifieddate; cannot page past the search cap",

@@ -126,12 +126,15 @@ pub fn soql_datetime(t: DateTime<Utc>) -> String {
 }
 
 /// The SOQL of the change feed.
-pub fn changes_soql(ext_field: &str, since: Option<DateTime<Utc>>) -> String {
+pub fn changes_soql(ext_field: &str, since: Option<DateTime<Utc>>, strict: bool) -> String {
     let mut fields: Vec<&str> = vec!["Id", ext_field];
     fields.extend(FIELD_MAP.iter().map(|(_, n)| *n));
     fields.extend(["IsDeleted", "SystemModstamp"]);
     let filter = since
-        .map(|s| format!(" WHERE SystemModstamp >= {}", soql_datetime(s)))
+        .map(|s| {
+            let op = if strict { ">" } else { ">=" };
+            format!(" WHERE SystemModstamp {op} {}", soql_datetime(s))
+        })
         .unwrap_or_default();
     format!(
         "SELECT {} FROM Contact{filter} ORDER BY SystemModstamp ASC, Id ASC",
@@ -252,7 +255,7 @@ mod tests {
             br#"[{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}]"#,
         );
         assert_eq!(msg, "INVALID_SESSION_ID: Session expired or invalid");
-        let soql = changes_soql("Clientele_Id__c", Some(t_epoch()));
+        let soql = changes_soql("Clientele_Id__c", Some(t_epoch()), false);
         assert!(soql.contains("WHERE SystemModstamp >= 1970-01-01T00:00:00.000Z"));
         assert!(soql.contains("ORDER BY SystemModstamp ASC"));
     }

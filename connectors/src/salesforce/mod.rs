@@ -13,7 +13,7 @@ use url::Url;
 use crate::config::{ConnectionConfig, parse_url};
 use crate::connector::{ActivityKind, AuthGrant, Capabilities, CrmConnector, Tokens};
 use crate::cursor::{FeedCursor, PageEnd, advance, seen_key};
-use crate::http::{ApiRequest, ApiResponse, Executor, TokenEndpoint};
+use crate::http::{ApiRequest, ApiResponse, Executor, LimitSnapshot, TokenEndpoint};
 use crate::model::{
     ActivityLog, ChangePage, CrmContact, LoggedActivity, SyncCursor, UpsertOutcome,
 };
@@ -180,6 +180,10 @@ impl CrmConnector for Salesforce {
         self.exec.tokens().await
     }
 
+    fn limits(&self) -> LimitSnapshot {
+        self.exec.limits()
+    }
+
     async fn upsert_contacts(&self, contacts: &[CrmContact]) -> Result<Vec<UpsertOutcome>> {
         let mut out = Vec::with_capacity(contacts.len());
         for chunk in contacts.chunks(BATCH_SIZE) {
@@ -196,8 +200,10 @@ impl CrmConnector for Salesforce {
                 let mut url = self
                     .url(&format!("/services/data/{API_VERSION}/queryAll"))
                     .await?;
-                url.query_pairs_mut()
-                    .append_pair("q", &dto::changes_soql(&self.ext_field, cur.since));
+                url.query_pairs_mut().append_pair(
+                    "q",
+                    &dto::changes_soql(&self.ext_field, cur.since, cur.strict),
+                );
                 url
             }
         };
@@ -209,6 +215,7 @@ impl CrmConnector for Salesforce {
             return Err(Self::failure(&resp));
         }
         let page: dto::QueryPage = resp.json()?;
+        let server_now = resp.server_date();
         let mut out = ChangePage::default();
         let mut seen = Vec::with_capacity(page.records.len());
         for record in &page.records {
@@ -239,7 +246,7 @@ impl CrmConnector for Salesforce {
             }
             (true, _) => PageEnd::Done,
         };
-        let (next, more) = advance(&cur, &seen, end);
+        let (next, more) = advance(&cur, &seen, end, server_now);
         out.next_cursor = next.encode();
         out.has_more = more;
         Ok(out)

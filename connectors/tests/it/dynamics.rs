@@ -45,16 +45,30 @@ async fn client_credentials_authorize_and_refresh() {
 }
 
 #[tokio::test]
-async fn upserts_by_alternate_key_and_reruns_without_duplicates() {
+async fn upsert_multiple_by_alternate_key_and_reruns_without_duplicates() {
     let fake = FakeDynamics::start().await.expect("fake");
     let conn = connected(&fake).await;
-    let batch = contacts(0, 120);
+    assert_eq!(conn.capabilities().batch_size, 200);
+    let batch = contacts(0, 450);
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
-    assert_eq!(tally(&first), (120, 0, 0));
+    assert_eq!(tally(&first), (450, 0, 0));
+    assert_eq!(
+        fake.stats().upsert_calls,
+        3,
+        "UpsertMultiple in chunks of 200"
+    );
+    assert_eq!(fake.stats().max_batch, 200);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");
-    assert_eq!(tally(&again), (0, 120, 0));
-    assert_eq!(fake.contacts().len(), 120);
-    assert_eq!(first[99].remote_id(), again[99].remote_id());
+    assert_eq!(tally(&again), (0, 450, 0));
+    assert_eq!(fake.contacts().len(), 450);
+    assert_eq!(first[399].remote_id(), again[399].remote_id());
+    assert_eq!(
+        first[399].remote_id(),
+        fake.contacts()
+            .iter()
+            .find(|c| c.external_id == "c-399")
+            .and_then(|c| c.remote_id.as_deref())
+    );
     let quoted = vec![CrmContact {
         external_id: "o'neil".into(),
         last_name: Some("O'Neil".into()),
@@ -156,4 +170,84 @@ async fn service_protection_429_is_retried_after_retry_after() {
     assert_eq!(tally(&out), (20, 0, 0));
     assert_eq!(fake.contacts().len(), 20);
     assert_eq!(fake.stats().injected_failures, 4);
+}
+
+#[tokio::test]
+async fn concurrency_limit_429s_are_retried() {
+    // Allow only 2 requests in flight while the connector sends 16 at once.
+    let fake = FakeDynamics::start_with(FakeOptions {
+        max_concurrent: Some(2),
+        ..FakeOptions::dynamics()
+    })
+    .await
+    .expect("fake");
+    fake.reject_email("@nope");
+    let conn = connected(&fake).await;
+    // One invalid record makes UpsertMultiple refuse the chunk: it is replayed record by record.
+    let mut batch = contacts(0, 64);
+    batch[10].email = Some("x@nope".into());
+    let out = conn.upsert_contacts(&batch).await.expect("upsert");
+    assert_eq!(tally(&out), (63, 0, 1));
+    assert_eq!(fake.contacts().len(), 63);
+}
+
+#[tokio::test]
+async fn permanent_errors_are_not_retried() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    let before = fake.stats().api_requests;
+    let err = conn
+        .log_activity(&activity("00000000-0000-4000-8000-00000000dead", "k"))
+        .await
+        .expect_err("unknown contact");
+    assert!(
+        matches!(&err, CrmError::Validation { message } if message.starts_with("0x80040217")),
+        "{err:?}"
+    );
+    assert!(!err.is_transient());
+    assert_eq!(
+        fake.stats().api_requests,
+        before + 1,
+        "one request, no retry"
+    );
+}
+
+#[tokio::test]
+async fn change_tracking_reports_edits_and_deletes() {
+    let fake = FakeDynamics::start().await.expect("fake");
+    let cfg = fake.connection_config().page_size(25).change_tracking(true);
+    let conn = Provider::connect(cfg).expect("connect");
+    conn.authorize(AuthGrant::ClientCredentials)
+        .await
+        .expect("auth");
+    assert!(conn.capabilities().supports_deletes);
+    conn.upsert_contacts(&contacts(0, 60)).await.expect("seed");
+    let (pages, cursor) = drain(conn.as_ref(), None).await;
+    assert_eq!(pages.len(), 3, "the first round pages with nextLink");
+    assert_eq!(pages.iter().map(|p| p.contacts.len()).sum::<usize>(), 60);
+    let remote = fake.contacts();
+    let edited = remote[3].clone();
+    let gone = remote[4].remote_id.clone().expect("id");
+    fake.insert_remote_change(CrmContact {
+        remote_id: edited.remote_id.clone(),
+        city: Some("Hanoi".into()),
+        ..Default::default()
+    });
+    assert!(fake.delete_remote(&gone));
+    let (pages, cursor) = drain(conn.as_ref(), cursor).await;
+    let changed: Vec<_> = pages.iter().flat_map(|p| p.contacts.clone()).collect();
+    let deleted: Vec<_> = pages
+        .iter()
+        .flat_map(|p| p.deleted_remote_ids.clone())
+        .collect();
+    assert_eq!(changed.len(), 1);
+    assert_eq!(changed[0].city.as_deref(), Some("Hanoi"));
+    assert_eq!(changed[0].external_id, edited.external_id);
+    assert_eq!(deleted, vec![gone]);
+    let (pages, _) = drain(conn.as_ref(), cursor).await;
+    assert!(
+        pages
+            .iter()
+            .all(|p| p.contacts.is_empty() && p.deleted_remote_ids.is_empty())
+    );
 }

@@ -255,3 +255,31 @@ async fn traces_carry_no_tokens_emails_or_urls() {
     let debug = format!("{:?} {:?}", tokens, fake.connection_config());
     assert!(!debug.contains(&tokens.access_token) && !debug.contains("fake-secret"));
 }
+
+#[tokio::test]
+async fn timed_out_writes_are_retried_without_duplicates() {
+    let fake = FakeSalesforce::start().await.expect("fake");
+    let policy = HttpPolicy {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..HttpPolicy::fast()
+    };
+    let conn = connect(
+        fake.connection_config()
+            .tokens(fake.issue_tokens())
+            .http(policy),
+    );
+    // The CRM applies the first upsert but answers too late; the executor retries it.
+    fake.fail_next(1, FailKind::SlowResponse);
+    let out = conn
+        .upsert_contacts(&contacts(0, 10))
+        .await
+        .expect("upsert");
+    assert_eq!(tally(&out).2, 0);
+    assert!(out.iter().all(|o| o.remote_id().is_some()));
+    assert_eq!(fake.contacts().len(), 10, "the retry created nothing twice");
+    assert_eq!(
+        fake.stats().upsert_calls,
+        2,
+        "the timed-out call and its retry"
+    );
+}

@@ -37,6 +37,12 @@ async fn batch_upserts_100_at_a_time_and_reruns_without_duplicates() {
     let batch = contacts(0, 250);
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
     assert_eq!(tally(&first), (250, 0, 0));
+    assert_eq!(
+        conn.limits().window_max,
+        Some(110),
+        "X-HubSpot-RateLimit-Max is parsed"
+    );
+    assert_eq!(conn.limits().window_remaining, Some(107));
     assert_eq!(fake.stats().upsert_calls, 3);
     assert_eq!(fake.stats().max_batch, 100);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");
@@ -148,10 +154,10 @@ async fn note_logged_once_per_dedupe_key() {
 }
 
 #[tokio::test]
-async fn ten_secondly_limit_is_waited_out_and_daily_limit_is_not() {
-    // A small rolling window: 5 requests per 200 ms.
+async fn rolling_window_is_respected_and_daily_limit_is_not_retried() {
+    // A small rolling window: 5 requests per 100 ms.
     let fake = FakeHubSpot::start_with(FakeOptions {
-        rate_limit: Some((5, Duration::from_millis(200))),
+        rate_limit: Some((5, Duration::from_millis(100))),
         ..FakeOptions::hubspot()
     })
     .await
@@ -163,7 +169,8 @@ async fn ten_secondly_limit_is_waited_out_and_daily_limit_is_not() {
         .expect("upsert through the limit");
     assert_eq!(tally(&out), (1200, 0, 0));
     assert_eq!(fake.contacts().len(), 1200);
-    assert!(fake.stats().rate_limited > 0, "the window was hit");
+    // The executor paces itself from X-HubSpot-RateLimit-* (a stray 429 is retried).
+    assert!(fake.stats().api_requests >= 12);
     fake.fail_next(1, FailKind::DailyLimit);
     let err = conn
         .upsert_contacts(&contacts(0, 1))
@@ -205,4 +212,53 @@ async fn a_batch_refused_whole_is_isolated_record_by_record() {
         5,
         "one refused batch, then one call per record"
     );
+}
+
+#[tokio::test]
+async fn consent_redirect_carries_code_and_state_to_the_callback() {
+    let fake = FakeHubSpot::start().await.expect("fake");
+    let conn = Provider::connect(fake.connection_config()).expect("connect");
+    let pkce = clientele_connectors::Pkce::generate();
+    let url = conn
+        .authorization_url("csrf-42", &pkce.challenge)
+        .expect("url");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let resp = client.get(url).send().await.expect("consent page");
+    assert!(resp.status().is_redirection());
+    let location = resp
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("location");
+    let callback = url::Url::parse(location).expect("callback url");
+    assert!(
+        callback
+            .as_str()
+            .starts_with(clientele_connectors::fakes::FAKE_REDIRECT_URI)
+    );
+    let params: std::collections::HashMap<_, _> = callback.query_pairs().into_owned().collect();
+    assert_eq!(params.get("state").map(String::as_str), Some("csrf-42"));
+    let code = params.get("code").cloned().expect("code");
+    let tokens = conn
+        .authorize(clientele_connectors::AuthGrant::AuthorizationCode {
+            code: code.clone(),
+            redirect_uri: clientele_connectors::fakes::FAKE_REDIRECT_URI.into(),
+            pkce_verifier: pkce.verifier.clone(),
+        })
+        .await
+        .expect("exchange");
+    assert!(tokens.refresh_token.is_some());
+    // A code is single-use.
+    let err = conn
+        .authorize(clientele_connectors::AuthGrant::AuthorizationCode {
+            code,
+            redirect_uri: clientele_connectors::fakes::FAKE_REDIRECT_URI.into(),
+            pkce_verifier: pkce.verifier,
+        })
+        .await
+        .expect_err("reused code");
+    assert!(matches!(err, CrmError::Permanent(_)), "{err:?}");
 }

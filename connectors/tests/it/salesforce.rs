@@ -52,6 +52,13 @@ async fn upserts_in_collections_of_200_and_reruns_without_duplicates() {
     let first = conn.upsert_contacts(&batch).await.expect("upsert");
     assert_eq!(tally(&first), (450, 0, 0));
     assert_eq!(fake.stats().upsert_calls, 3);
+    let limits = conn.limits();
+    assert_eq!(
+        limits.daily_limit,
+        Some(15_000),
+        "Sforce-Limit-Info is parsed"
+    );
+    assert_eq!(limits.daily_used, Some(3));
     assert_eq!(fake.stats().max_batch, 200);
     let again = conn.upsert_contacts(&batch).await.expect("rerun");
     assert_eq!(tally(&again), (0, 450, 0));
@@ -207,4 +214,35 @@ async fn transient_server_errors_are_retried() {
     assert_eq!(tally(&out), (10, 0, 0));
     assert_eq!(fake.stats().injected_failures, 3);
     assert_eq!(fake.contacts().len(), 10);
+}
+
+#[tokio::test]
+async fn bulk_load_within_a_second_keeps_the_cursor_small_and_complete() {
+    let fake = FakeSalesforce::start().await.expect("fake");
+    let conn = connected(&fake).await;
+    conn.upsert_contacts(&contacts(0, 1400))
+        .await
+        .expect("seed");
+    let (pages, cursor) = drain(conn.as_ref(), None).await;
+    assert_eq!(pages.iter().map(|p| p.contacts.len()).sum::<usize>(), 1400);
+    let stored = cursor.clone().expect("cursor");
+    assert!(
+        stored.0.len() < 64 * 1024,
+        "cursor of {} bytes",
+        stored.0.len()
+    );
+    // While the load's second is current, part of it may come again (never a gap).
+    let (_, cursor) = drain(conn.as_ref(), cursor).await;
+    let one = fake.contacts()[700].clone();
+    fake.insert_remote_change(CrmContact {
+        remote_id: one.remote_id.clone(),
+        phone: Some("+15550001111".into()),
+        ..Default::default()
+    });
+    let (pages, _) = drain(conn.as_ref(), cursor).await;
+    let changed: Vec<_> = pages.iter().flat_map(|p| p.contacts.clone()).collect();
+    assert!(
+        changed.iter().any(|c| c.remote_id == one.remote_id),
+        "the edit is seen"
+    );
 }

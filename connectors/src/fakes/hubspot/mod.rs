@@ -15,9 +15,11 @@ use serde_json::{Map, Value, json};
 
 use super::core::{Core, Flavor, Rejection, StoredContact, Usage, email_rejected, gate};
 use super::server::{self, FakeServer};
-use super::{FailKind, FakeActivity, FakeOptions};
+use super::{FailKind, FakeOptions};
 use crate::model::CrmContact;
 use crate::provider::Provider;
+
+mod notes;
 
 const PROPS: &[&str] = &[
     "firstname",
@@ -32,7 +34,6 @@ const PROPS: &[&str] = &[
     "country",
     "hs_lead_status",
 ];
-const NOTE_KEY: &str = "clientele_dedupe_key";
 
 /// A fake HubSpot portal.
 pub struct FakeHubSpot(FakeServer);
@@ -69,8 +70,8 @@ impl FakeHubSpot {
         let api = Router::new()
             .route("/crm/v3/objects/contacts/batch/upsert", post(batch_upsert))
             .route("/crm/v3/objects/contacts/search", post(search))
-            .route("/crm/v3/objects/notes/search", post(search_notes))
-            .route("/crm/v3/objects/notes", post(create_note))
+            .route("/crm/v3/objects/notes/search", post(notes::search_notes))
+            .route("/crm/v3/objects/notes", post(notes::create_note))
             .layer(middleware::from_fn_with_state(core.clone(), gate));
         let router = Router::new()
             .route("/oauth/v1/token", post(server::token))
@@ -127,7 +128,7 @@ fn reject(r: Rejection, u: &Usage) -> Response {
             "You have reached your ten_secondly_rolling limit.",
             u,
         ),
-        Rejection::Injected(FailKind::ServerError) => {
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => {
             error(StatusCode::BAD_GATEWAY, "INTERNAL_ERROR", "internal error")
         }
     }
@@ -298,7 +299,7 @@ async fn batch_upsert(State(core): State<Arc<Core>>, Json(body): Json<Value>) ->
             continue;
         }
         let (remote_id, created) = core.upsert_contact(&mut st, &c);
-        let Some(stored) = st.contacts.iter().find(|s| s.remote_id == remote_id) else {
+        let Some(stored) = st.live_by_id(&remote_id).and_then(|i| st.contacts.get(i)) else {
             continue;
         };
         let mut wanted: Vec<String> = props.keys().cloned().collect();
@@ -437,74 +438,4 @@ async fn search(State(core): State<Arc<Core>>, Json(body): Json<Value>) -> Respo
         out["paging"] = json!({ "next": { "after": next, "link": format!("?after={next}") } });
     }
     Json(out).into_response()
-}
-
-fn note_object(a: &FakeActivity) -> Value {
-    json!({ "id": a.remote_id, "properties": { NOTE_KEY: a.dedupe_key, "hs_object_id": a.remote_id }, "archived": false })
-}
-
-async fn search_notes(State(core): State<Arc<Core>>, Json(body): Json<Value>) -> Response {
-    let Some((name, _, value)) = filter_value(&body) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
-            "filter required",
-        );
-    };
-    let st = core.lock();
-    let found: Vec<Value> = st
-        .activities
-        .iter()
-        .filter(|a| name == NOTE_KEY && a.dedupe_key == value)
-        .map(note_object)
-        .collect();
-    Json(json!({ "total": found.len(), "results": found })).into_response()
-}
-
-async fn create_note(State(core): State<Arc<Core>>, Json(body): Json<Value>) -> Response {
-    let props = body
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    let key = prop(&props, NOTE_KEY).unwrap_or_default();
-    let assoc = body.get("associations").and_then(|a| a.get(0));
-    let to = assoc
-        .and_then(|a| a.get("to"))
-        .and_then(|t| t.get("id"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let type_id = assoc
-        .and_then(|a| a.get("types"))
-        .and_then(|t| t.get(0))
-        .and_then(|t| t.get("associationTypeId"))
-        .and_then(Value::as_u64);
-    let mut st = core.lock();
-    if !key.is_empty()
-        && let Some(existing) = st.activities.iter().find(|a| a.dedupe_key == key)
-    {
-        let msg = format!("Note already exists. Existing ID: {}", existing.remote_id);
-        return error(StatusCode::CONFLICT, "CONFLICT", &msg);
-    }
-    if type_id != Some(202) || !st.contacts.iter().any(|s| s.remote_id == to && !s.deleted) {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "VALIDATION_ERROR",
-            "One or more associations are invalid",
-        );
-    }
-    let text = prop(&props, "hs_note_body").unwrap_or_default();
-    let (subject, rest) = text.split_once("\n\n").unwrap_or((text.as_str(), ""));
-    let id = (core.flavor.activity_id)(Core::next_seq(&mut st));
-    let activity = FakeActivity {
-        remote_id: id,
-        contact_remote_id: to,
-        dedupe_key: key,
-        subject: subject.to_owned(),
-        body: rest.to_owned(),
-    };
-    let out = note_object(&activity);
-    st.activities.push(activity);
-    (StatusCode::CREATED, Json(out)).into_response()
 }

@@ -5,10 +5,9 @@
 //! `@odata.bind`, service protection 429 with `Retry-After` (6,000 requests / 5 min, 52
 //! concurrent), empty-bodied 401.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,11 +15,14 @@ use axum::{Json, Router, middleware};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
 
-use super::core::{Core, Flavor, Rejection, StoredContact, Usage, email_rejected, gate};
+use super::core::{Core, Flavor, Rejection, Usage, email_rejected, gate};
 use super::server::{self, FakeServer};
 use super::{FailKind, FakeActivity, FakeOptions};
 use crate::model::CrmContact;
 use crate::provider::Provider;
+
+mod query;
+mod tracking;
 
 const API: &str = "/api/data/v9.2";
 const COLUMNS: &[&str] = &[
@@ -68,7 +70,11 @@ impl FakeDynamics {
             },
         );
         let api = Router::new()
-            .route(&format!("{API}/contacts"), get(list_contacts))
+            .route(&format!("{API}/contacts"), get(query::list_contacts))
+            .route(
+                &format!("{API}/contacts/Microsoft.Dynamics.CRM.UpsertMultiple"),
+                post(upsert_multiple),
+            )
             .route(
                 &format!("{API}/{{segment}}"),
                 get(get_record).patch(upsert_record),
@@ -133,7 +139,7 @@ fn reject(r: Rejection, u: &Usage) -> Response {
             "Combined execution time of incoming requests exceeded limit of 1,200,000 milliseconds over time window of 300 seconds.",
             1,
         ),
-        Rejection::Injected(FailKind::ServerError) => error(
+        Rejection::Injected(FailKind::ServerError | FailKind::SlowResponse) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "0x80040216",
             "An unexpected error occurred.",
@@ -263,10 +269,7 @@ fn upsert_contact(
     let mut st = core.lock();
     st.stats.upsert_calls += 1;
     st.stats.max_batch = st.stats.max_batch.max(1);
-    let exists = st
-        .contacts
-        .iter()
-        .any(|s| !s.deleted && s.contact.external_id == value);
+    let exists = st.live_by_ext(&value).is_some();
     if exists && header_is(headers, "if-none-match", "*") {
         return error(
             StatusCode::PRECONDITION_FAILED,
@@ -281,19 +284,7 @@ fn upsert_contact(
             &format!("contact With Ids = {key}={value} Does Not Exist"),
         );
     }
-    let c = CrmContact {
-        external_id: value.clone(),
-        first_name: text(body, "firstname"),
-        last_name: text(body, "lastname"),
-        email: text(body, "emailaddress1"),
-        phone: text(body, "telephone1"),
-        street: text(body, "address1_line1"),
-        city: text(body, "address1_city"),
-        region: text(body, "address1_stateorprovince"),
-        postal_code: text(body, "address1_postalcode"),
-        country: text(body, "address1_country"),
-        ..Default::default()
-    };
+    let c = contact_from_body(body, value.clone());
     if email_rejected(&st, c.email.as_deref()) {
         let email = c.email.clone().unwrap_or_default();
         return error(
@@ -311,15 +302,107 @@ fn upsert_contact(
             .iter()
             .any(|s| !s.deleted && s.contact.external_id != value && s.contact.email == c.email)
     {
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "0x80040333",
-            "A record was not created or updated because a duplicate of the current record already exists.",
-        );
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "0x80040333", DUPLICATE);
     }
     let (id, created) = core.upsert_contact(&mut st, &c);
     drop(st);
     saved(core, "contacts", "contactid", &id, created, headers)
+}
+
+fn contact_from_body(body: &Map<String, Value>, external_id: String) -> CrmContact {
+    CrmContact {
+        external_id,
+        first_name: text(body, "firstname"),
+        last_name: text(body, "lastname"),
+        email: text(body, "emailaddress1"),
+        phone: text(body, "telephone1"),
+        street: text(body, "address1_line1"),
+        city: text(body, "address1_city"),
+        region: text(body, "address1_stateorprovince"),
+        postal_code: text(body, "address1_postalcode"),
+        country: text(body, "address1_country"),
+        ..Default::default()
+    }
+}
+
+const DUPLICATE: &str =
+    "A record was not created or updated because a duplicate of the current record already exists.";
+
+/// `UpsertMultiple`: all or nothing; 200 with no usable body.
+async fn upsert_multiple(
+    State(core): State<Arc<Core>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    let Some(targets) = body.get("Targets").and_then(Value::as_array) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            "Targets is required.",
+        );
+    };
+    if targets.len() > 1000 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            "Too many records in Targets (max 1000).",
+        );
+    }
+    let mut contacts = Vec::with_capacity(targets.len());
+    for t in targets {
+        let id = t
+            .get("@odata.id")
+            .and_then(Value::as_str)
+            .and_then(parse_segment);
+        let (Some((_, _, ext)), Some(m)) = (id, t.as_object()) else {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "0x80040203",
+                "Each target needs @odata.id with an alternate key.",
+            );
+        };
+        contacts.push(contact_from_body(m, ext));
+    }
+    let mut st = core.lock();
+    st.stats.upsert_calls += 1;
+    st.stats.max_batch = st.stats.max_batch.max(contacts.len());
+    if let Some(bad) = contacts
+        .iter()
+        .find(|c| email_rejected(&st, c.email.as_deref()))
+    {
+        let email = bad.email.clone().unwrap_or_default();
+        return error(
+            StatusCode::BAD_REQUEST,
+            "0x80040203",
+            &format!("Invalid email address: {email}"),
+        );
+    }
+    if core.opts.duplicate_detection
+        && header_is(&headers, "mscrm.suppressduplicatedetection", "false")
+    {
+        let clash = contacts.iter().enumerate().any(|(i, c)| {
+            c.email.is_some()
+                && (contacts[..i]
+                    .iter()
+                    .any(|o| o.email == c.email && o.external_id != c.external_id)
+                    || st.contacts.iter().any(|s| {
+                        !s.deleted
+                            && s.contact.external_id != c.external_id
+                            && s.contact.email == c.email
+                    }))
+        });
+        if clash {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, "0x80040333", DUPLICATE);
+        }
+    }
+    for c in &contacts {
+        core.upsert_contact(&mut st, c);
+    }
+    let context = format!(
+        "{}{API}/$metadata#Microsoft.Dynamics.CRM.UpsertMultipleResponse",
+        core.base()
+    );
+    Json(json!({ "@odata.context": context })).into_response()
 }
 
 fn create_task(
@@ -347,11 +430,7 @@ fn create_task(
         .and_then(|r| r.strip_suffix(')'))
         .unwrap_or_default()
         .to_owned();
-    if !st
-        .contacts
-        .iter()
-        .any(|s| s.remote_id == contact && !s.deleted)
-    {
+    if st.live_by_id(&contact).is_none() {
         return error(
             StatusCode::BAD_REQUEST,
             "0x80040217",
@@ -398,125 +477,4 @@ async fn get_record(State(core): State<Arc<Core>>, Path(segment): Path<String>) 
             "Resource not found for the segment.",
         ),
     }
-}
-
-fn record(s: &StoredContact, ext_column: Option<&str>) -> Value {
-    let c = &s.contact;
-    let values = [
-        &c.first_name,
-        &c.last_name,
-        &c.email,
-        &c.phone,
-        &c.street,
-        &c.city,
-        &c.region,
-        &c.postal_code,
-        &c.country,
-    ];
-    let mut m = Map::new();
-    m.insert(
-        "@odata.etag".into(),
-        json!(format!("W/\"{}\"", s.modified.timestamp())),
-    );
-    m.insert("contactid".into(), json!(s.remote_id));
-    for (name, v) in COLUMNS.iter().zip(values) {
-        m.insert((*name).into(), json!(v));
-    }
-    if let Some(col) = ext_column {
-        m.insert(col.into(), json!(c.external_id));
-    }
-    m.insert("modifiedon".into(), json!(ts(s.modified)));
-    Value::Object(m)
-}
-
-fn page_size(core: &Core, headers: &HeaderMap) -> usize {
-    let asked = headers
-        .get("prefer")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split("odata.maxpagesize=").nth(1))
-        .and_then(|v| v.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|v| v.parse::<u32>().ok())
-        .unwrap_or(5000)
-        .clamp(1, 5000);
-    asked.min(core.opts.max_page_size.unwrap_or(u32::MAX)) as usize
-}
-
-async fn list_contacts(
-    State(core): State<Arc<Core>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let since = match q.get("$filter") {
-        None => None,
-        Some(f) => match f
-            .strip_prefix("modifiedon ge ")
-            .and_then(|v| DateTime::parse_from_rfc3339(v.trim()).ok())
-        {
-            Some(t) => Some(t.with_timezone(&Utc)),
-            None => {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "0x80060888",
-                    "The fake filters on 'modifiedon ge' only.",
-                );
-            }
-        },
-    };
-    // The paging cookie carries the last key served: "<modified>|<id>".
-    let after: Option<(DateTime<Utc>, String)> = q.get("$skiptoken").and_then(|t| {
-        let inner = t.split("pagingcookie=\"").nth(1)?.split('"').next()?;
-        let (ts, id) = inner.split_once('|')?;
-        Some((
-            DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc),
-            id.to_owned(),
-        ))
-    });
-    let ext_column = q.get("$select").and_then(|s| {
-        s.split(',')
-            .find(|c| c.starts_with("clientele"))
-            .map(str::to_owned)
-    });
-    let size = page_size(&core, &headers);
-    let st = core.lock();
-    let mut rows: Vec<&StoredContact> = st
-        .contacts
-        .iter()
-        .filter(|s| !s.deleted && since.is_none_or(|t| s.modified >= t))
-        .filter(|s| {
-            after
-                .as_ref()
-                .is_none_or(|(t, id)| (s.modified, &s.remote_id) > (*t, id))
-        })
-        .collect();
-    rows.sort_by(|a, b| (a.modified, &a.remote_id).cmp(&(b.modified, &b.remote_id)));
-    let more = rows.len() > size;
-    let page: Vec<&StoredContact> = rows.into_iter().take(size).collect();
-    let mut body = json!({
-        "@odata.context": format!("{}{API}/$metadata#contacts", core.base()),
-        "value": page.iter().map(|s| record(s, ext_column.as_deref())).collect::<Vec<_>>(),
-    });
-    if let (true, Some(last)) = (more, page.last()) {
-        let cookie = format!(
-            "<cookie pagenumber=\"2\" pagingcookie=\"{}|{}\" istracking=\"False\" />",
-            ts(last.modified),
-            last.remote_id
-        );
-        if let Ok(mut next) = url::Url::parse(&format!("{}{API}/contacts", core.base())) {
-            {
-                let mut pairs = next.query_pairs_mut();
-                for k in ["$select", "$filter", "$orderby"] {
-                    if let Some(v) = q.get(k) {
-                        pairs.append_pair(k, v);
-                    }
-                }
-                pairs.append_pair("$skiptoken", &cookie);
-            }
-            body["@odata.nextLink"] = json!(next.as_str());
-        }
-    }
-    let mut resp = Json(body).into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!("odata.maxpagesize={size}")) {
-        resp.headers_mut().insert("preference-applied", v);
-    }
-    resp
 }
