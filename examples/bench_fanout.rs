@@ -213,7 +213,8 @@ async fn run(args: &Args, bin: &std::path::Path, url: &str) -> anyhow::Result<()
     let (db, _tenant, admin) = common::prepare(url).await?;
     db.close().await?;
     println!(
-        "load average before: {}   ({} cores)",
+        "before: machine {:.0}% busy, load average {}   ({} cores)",
+        common::machine_busy_percent().await,
         common::load_average(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );

@@ -146,7 +146,8 @@ async fn run(args: &Args, bin: &std::path::Path, url: &str) -> anyhow::Result<()
         db_max_connections: args.db_max_connections,
     };
     println!(
-        "load average before: {}   ({} cores)",
+        "before: machine {:.0}% busy, load average {}   ({} cores)",
+        common::machine_busy_percent().await,
         common::load_average(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );

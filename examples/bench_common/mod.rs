@@ -267,6 +267,31 @@ pub fn process_cpu_seconds(pid: u32) -> f64 {
     }
 }
 
+/// How busy the whole machine is (percent of all cores, over one second): other work that
+/// would compete with the measurement.
+pub async fn machine_busy_percent() -> f64 {
+    fn sample() -> (u64, u64) {
+        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        let total: u64 = cpu.iter().sum();
+        // idle + iowait
+        let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        (total, idle)
+    }
+    let (t0, i0) = sample();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let (t1, i1) = sample();
+    let total = t1.saturating_sub(t0).max(1);
+    100.0 * (total - i1.saturating_sub(i0)) as f64 / total as f64
+}
+
 /// The 1-minute load average.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
