@@ -146,7 +146,8 @@ impl JobMutation {
                 "only failed jobs can be retried; this one is not failed",
             ));
         }
-        jobs.retry_job_scoped(scope, &id).await.map_err(internal)?;
+        // Already checked to be this tenant's: retry it directly.
+        jobs.retry_job(&id).await.map_err(internal)?;
         jobs.get_job_scoped(scope, &id)
             .await
             .map_err(internal)?

@@ -121,7 +121,15 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
     if thread.client_id.is_none()
         && let Some(c) = owner_of(&txn, tenant, inbound.channel, &identifier).await?
     {
-        link_in(&txn, tenant, &mut thread, &c, &system).await?;
+        link_in(
+            &txn,
+            tenant,
+            &mut thread,
+            ClientId(c.id),
+            &system,
+            Default::default(),
+        )
+        .await?;
     }
     let author = Author {
         kind: AuthorKind::Customer,

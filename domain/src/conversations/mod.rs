@@ -382,27 +382,35 @@ pub(super) fn publish_message(
     );
 }
 
-pub(super) async fn link_in(
+/// Links `thread` to `client` and writes the `conversation_started` event (with `detail`'s
+/// keys added to its payload, e.g. the message and rule of an automatic link).
+pub(crate) async fn link_in(
     db: &impl ConnectionTrait,
     tenant: TenantId,
     thread: &mut conversation::Model,
-    client: &client::Model,
+    client: ClientId,
     actor: &EventActor,
+    detail: serde_json::Map<String, serde_json::Value>,
 ) -> DomainResult<()> {
     conversation::Entity::scoped_update(tenant)
-        .col_expr(conversation::Column::ClientId, Expr::value(client.id))
+        .col_expr(conversation::Column::ClientId, Expr::value(client.0))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(conversation::Column::Id.eq(thread.id))
         .exec(db)
         .await?;
-    thread.client_id = Some(client.id);
+    thread.client_id = Some(client.0);
+    let mut payload =
+        json!({ "conversationId": thread.id, "channel": thread.channel, "linked": true });
+    if let serde_json::Value::Object(map) = &mut payload {
+        map.extend(detail);
+    }
     timeline::record(
         db,
         tenant,
-        ClientId(client.id),
+        client,
         actor,
         TimelineKind::ConversationStarted,
-        json!({ "conversationId": thread.id, "channel": thread.channel, "linked": true }),
+        payload,
     )
     .await?;
     Ok(())
@@ -426,8 +434,9 @@ pub async fn link(
         &txn,
         actor.tenant,
         &mut thread,
-        &target,
+        ClientId(target.id),
         &EventActor::from(actor),
+        Default::default(),
     )
     .await?;
     txn.commit().await?;

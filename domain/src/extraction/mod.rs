@@ -194,7 +194,7 @@ pub async fn process_message(
             Target::Matched { rule, .. } => rule.clone(),
             _ => "extracted.created".to_string(),
         };
-        link(&txn, &context, id, &rule).await?;
+        link(&txn, &context, ClientId(id), &rule).await?;
         outcome.linked = true;
     }
     txn.commit().await?;
@@ -340,17 +340,18 @@ async fn add_identities(
     id: ClientId,
     added: &[Candidate],
 ) -> DomainResult<()> {
+    // Which kinds the client already has, read once: the first chat session or platform
+    // user of its kind becomes primary (emails and phones are primary through the columns).
+    let mut held: Vec<IdentityKind> = identities::list_for(db, cx.tenant, id)
+        .await?
+        .into_iter()
+        .map(|i| i.kind)
+        .collect();
     for c in added {
         let k = &c.key;
-        let same_kind = identities::list_for(db, cx.tenant, id)
-            .await?
-            .iter()
-            .filter(|i| i.kind == k.kind)
-            .count();
-        // Emails and phones are primary through the client's columns; a chat session or
-        // platform user is primary when it is the client's first of its kind.
         let primary =
-            !matches!(k.kind, IdentityKind::Email | IdentityKind::Phone) && same_kind == 0;
+            !matches!(k.kind, IdentityKind::Email | IdentityKind::Phone) && !held.contains(&k.kind);
+        held.push(k.kind);
         identities::insert(
             db,
             cx.tenant,
@@ -468,30 +469,16 @@ async fn store_suggestions(
 async fn link(
     db: &impl ConnectionTrait,
     cx: &Context<'_>,
-    client: Uuid,
+    id: ClientId,
     rule: &str,
 ) -> DomainResult<()> {
     let tenant = cx.tenant;
-    conversation::Entity::scoped_update(tenant)
-        .col_expr(conversation::Column::ClientId, Expr::value(client))
-        .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(conversation::Column::Id.eq(cx.thread.id))
-        .exec(db)
-        .await?;
-    let id = ClientId(client);
-    let payload = cx.detail(
-        json!({ "channel": cx.thread.channel, "linked": true }),
-        rule,
-    );
-    timeline::record(
-        db,
-        tenant,
-        id,
-        &system(),
-        TimelineKind::ConversationStarted,
-        payload,
-    )
-    .await?;
+    let detail = match cx.detail(json!({}), rule) {
+        Value::Object(map) => map,
+        _ => Default::default(),
+    };
+    let mut thread = cx.thread.clone();
+    crate::conversations::link_in(db, tenant, &mut thread, id, &system(), detail).await?;
     let mut earlier = message::Entity::scoped(tenant)
         .filter(message::Column::ConversationId.eq(cx.thread.id))
         .order_by_desc(message::Column::SentAt)
@@ -523,7 +510,7 @@ async fn link(
         client::Entity::scoped_update(tenant)
             .col_expr(client::Column::LastActiveAt, Expr::value(last))
             .col_expr(client::Column::ActivityAt, Expr::value(last))
-            .filter(client::Column::Id.eq(client))
+            .filter(client::Column::Id.eq(id.0))
             .filter(
                 Condition::any()
                     .add(client::Column::LastActiveAt.is_null())
