@@ -164,6 +164,14 @@ async fn event_bus(db: &DatabaseConnection, buffer: usize) -> anyhow::Result<Arc
     })
 }
 
+fn crm_settings(config: &Config) -> clientele_domain::crm::CrmSettings {
+    clientele_domain::crm::CrmSettings::new(
+        config.crm.key.clone(),
+        config.crm.http.clone(),
+        config.crm.redirect_uri.clone(),
+    )
+}
+
 /// Opens the database, migrates, bootstraps, binds `config.bind` and serves.
 pub async fn start(config: &Config) -> anyhow::Result<RunningApp> {
     start_with(config, None).await
@@ -181,6 +189,7 @@ pub async fn start_with(
     let jobs = workers::open(config, &db).await?;
     let mut domain = Domain::new(db, events);
     domain.queue = Arc::new(workers::Queue(jobs.clone()));
+    domain.crm = crm_settings(config);
     if let Some(sender) = sender {
         domain.sender = sender;
     }
@@ -236,6 +245,7 @@ pub async fn run_worker(
     let jobs = workers::open(config, &db).await?;
     let mut domain = Domain::new(db, events);
     domain.queue = Arc::new(workers::Queue(jobs.clone()));
+    domain.crm = crm_settings(config);
     let running = workers::start(config, &jobs, domain).await?;
     tracing::info!(concurrency = config.workers.concurrency, "worker started");
     signal.await;

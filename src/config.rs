@@ -175,6 +175,19 @@ pub const SPECS: &[Spec] = &[
         "",
         "where jobs are stored; empty: the main database (SQLite file or PostgreSQL schema `apalis`)",
     ),
+    Spec {
+        key: "crm_key",
+        env: "CLIENTELE_CRM_KEY",
+        default: "",
+        help: "base64 AES-256 key sealing CRM secrets and tokens (`openssl rand -base64 32`); when unset one is generated on first use and kept in the database",
+        secret: true,
+    },
+    spec(
+        "public_url",
+        "CLIENTELE_PUBLIC_URL",
+        "",
+        "URL browsers reach this server at; CRM consent redirects to `{public_url}/oauth/callback` (default `http://{bind}`)",
+    ),
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -211,6 +224,19 @@ pub struct Config {
     pub log_filter: String,
     pub demo_tenant: bool,
     pub workers: WorkersConfig,
+    pub crm: CrmConfig,
+}
+
+/// CRM connections.
+#[derive(Clone, Debug)]
+pub struct CrmConfig {
+    /// Base64 AES-256 key; `None`: generated once and kept in the database.
+    pub key: Option<String>,
+    /// Where providers send the admin back after consent.
+    pub redirect_uri: String,
+    /// Timeouts and retries of CRM calls (not a setting: tests and benchmarks against local
+    /// fakes shorten them).
+    pub http: clientele_connectors::HttpPolicy,
 }
 
 /// Background jobs: where they are stored and whether this process runs them.
@@ -503,6 +529,36 @@ impl Config {
                         }
                     }
                 },
+            },
+            crm: CrmConfig {
+                key: {
+                    let key = get("crm_key");
+                    match key.optional() {
+                        Some(k) => {
+                            clientele_connectors::SecretBox::from_base64_key(k).map_err(|_| {
+                                key.fail("expected 32 bytes in base64 (`openssl rand -base64 32`)")
+                            })?;
+                            Some(k.to_string())
+                        }
+                        None => None,
+                    }
+                },
+                redirect_uri: {
+                    let raw = get("public_url");
+                    let base = match raw.optional() {
+                        Some(url) => {
+                            let parsed = url::Url::parse(url)
+                                .map_err(|e| raw.fail(format!("not a URL ({e})")))?;
+                            if !matches!(parsed.scheme(), "http" | "https") {
+                                return Err(raw.fail("expected an http(s) URL"));
+                            }
+                            url.trim_end_matches('/').to_string()
+                        }
+                        None => format!("http://{bind}"),
+                    };
+                    format!("{base}/oauth/callback")
+                },
+                http: clientele_connectors::HttpPolicy::default(),
             },
         })
     }

@@ -3,11 +3,13 @@
 
 use crate::config::Config;
 use async_trait::async_trait;
+use clientele_domain::crm::sync::{self, SyncError};
+use clientele_domain::entities::sync_run::SyncKind;
 use clientele_domain::queue::JobQueue;
-use clientele_domain::{Domain, DomainError, TenantId, extraction};
+use clientele_domain::{Domain, DomainError, TenantId, crm, extraction};
 use clientele_jobs::{
     DeliverWebhook, ExtractMessage, JobContext, JobError, JobHandlers, Jobs, JobsConfig, JobsDb,
-    PullChanges, PushActivities, PushClients, WorkerConfig, Workers,
+    PullChanges, PushActivities, PushClients, ScheduledConnection, WorkerConfig, Workers,
 };
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -57,6 +59,44 @@ impl JobQueue for Queue {
                 .map_err(|e| e.to_string())
         })
     }
+
+    fn crm_sync(
+        &self,
+        tenant: TenantId,
+        connection: uuid::Uuid,
+        kind: SyncKind,
+    ) -> BoxFuture<'_, Result<Option<String>, String>> {
+        let (tenant_id, connection_id) = (tenant.0, connection);
+        Box::pin(async move {
+            let queued = match kind {
+                SyncKind::Push => {
+                    self.0
+                        .enqueue_push_clients(PushClients {
+                            tenant_id,
+                            connection_id,
+                        })
+                        .await
+                }
+                SyncKind::Pull => {
+                    self.0
+                        .enqueue_pull_changes(PullChanges {
+                            tenant_id,
+                            connection_id,
+                        })
+                        .await
+                }
+                SyncKind::Activities => {
+                    self.0
+                        .enqueue_push_activities(PushActivities {
+                            tenant_id,
+                            connection_id,
+                        })
+                        .await
+                }
+            };
+            queued.map_err(|e| e.to_string())
+        })
+    }
 }
 
 /// What each job does: one domain call, its error sorted into retry-worthy or not.
@@ -94,28 +134,73 @@ impl JobHandlers for Handlers {
         }
     }
 
-    async fn push_clients(&self, _: &JobContext, _: PushClients) -> Result<(), JobError> {
-        Err(JobError::permanent(
-            "no CRM connection handler in this build",
-        ))
+    async fn push_clients(&self, _: &JobContext, job: PushClients) -> Result<(), JobError> {
+        let tenant = TenantId(job.tenant_id);
+        sync::push(&self.domain, tenant, job.connection_id)
+            .await
+            .map_err(sync_error)?;
+        // Summaries go out right after the clients they belong to.
+        sync::activities(&self.domain, tenant, job.connection_id)
+            .await
+            .map_err(sync_error)?;
+        Ok(())
     }
 
-    async fn pull_changes(&self, _: &JobContext, _: PullChanges) -> Result<(), JobError> {
-        Err(JobError::permanent(
-            "no CRM connection handler in this build",
-        ))
+    async fn pull_changes(&self, _: &JobContext, job: PullChanges) -> Result<(), JobError> {
+        sync::pull(&self.domain, TenantId(job.tenant_id), job.connection_id)
+            .await
+            .map(|_| ())
+            .map_err(sync_error)
     }
 
-    async fn push_activities(&self, _: &JobContext, _: PushActivities) -> Result<(), JobError> {
-        Err(JobError::permanent(
-            "no CRM connection handler in this build",
-        ))
+    async fn push_activities(&self, _: &JobContext, job: PushActivities) -> Result<(), JobError> {
+        sync::activities(&self.domain, TenantId(job.tenant_id), job.connection_id)
+            .await
+            .map(|_| ())
+            .map_err(sync_error)
+    }
+
+    async fn scheduled_connections(&self) -> Vec<ScheduledConnection> {
+        match crm::scheduled(&self.domain.db).await {
+            Ok(rows) => rows
+                .into_iter()
+                .filter_map(|row| {
+                    Some(ScheduledConnection {
+                        tenant_id: row.tenant_id,
+                        connection_id: row.id,
+                        cron: row.schedule?,
+                    })
+                })
+                .collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read scheduled CRM connections");
+                vec![]
+            }
+        }
     }
 
     async fn deliver_webhook(&self, _: &JobContext, _: DeliverWebhook) -> Result<(), JobError> {
         Err(JobError::permanent(
             "no outbound webhook handler in this build",
         ))
+    }
+}
+
+/// A sync failure as a job outcome: CRM errors that may pass (5xx, timeouts, short-window
+/// rate limits) retry, honouring `Retry-After`; the rest (revoked tokens, bad configuration,
+/// daily allowance spent) fail the job at once and show on the run and the connection.
+fn sync_error(e: SyncError) -> JobError {
+    match e {
+        SyncError::Domain(e) => job_error(e),
+        SyncError::Crm {
+            error,
+            transient: true,
+            retry_after,
+        } => JobError::Transient {
+            message: error.to_string(),
+            retry_after,
+        },
+        SyncError::Crm { error, .. } => JobError::permanent(error.to_string()),
     }
 }
 

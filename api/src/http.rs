@@ -48,6 +48,12 @@ pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpCon
         .route("/exports/clients.csv", get(export_clients))
         .route("/exports/conversations.csv", get(export_conversations))
         .route("/webhooks/{provider}", post(receive_webhook))
+        .route(
+            "/oauth/callback",
+            get(|State(state): State<AppState>, query| async move {
+                crate::oauth::callback(&state.domain, query).await
+            }),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state)

@@ -6,6 +6,7 @@ pub mod error;
 mod export;
 pub mod http;
 pub mod limits;
+mod oauth;
 pub mod schema;
 pub mod webhooks;
 

@@ -10,6 +10,7 @@ pub mod channels;
 pub mod clients;
 pub mod contact_window;
 pub mod conversations;
+pub mod crm;
 pub mod error;
 pub mod events;
 pub mod extraction;
@@ -37,14 +38,16 @@ use sea_orm::{
 };
 use std::sync::Arc;
 
-/// Everything a service needs: the database, the event bus, outbound delivery and the job
-/// queue.
+/// Everything a service needs: the database, the event bus, outbound delivery, the job
+/// queue and the CRM settings.
 #[derive(Clone)]
 pub struct Domain {
     pub db: DatabaseConnection,
     pub events: Arc<dyn EventBus>,
     pub sender: Arc<dyn conversations::MessageSender>,
     pub queue: Arc<dyn queue::JobQueue>,
+    /// How CRM connections are reached and their secrets sealed.
+    pub crm: crm::CrmSettings,
 }
 
 impl Domain {
@@ -55,6 +58,7 @@ impl Domain {
             events,
             sender: Arc::new(conversations::LogSender),
             queue: Arc::new(queue::NoQueue),
+            crm: crm::CrmSettings::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! plugs the real queue in; tools and some tests use [`NoQueue`].
 
 use crate::TenantId;
+use crate::entities::sync_run::SyncKind;
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
@@ -10,6 +11,15 @@ pub trait JobQueue: Send + Sync + 'static {
     /// An inbound message was committed and waits for extraction. An error is logged by the
     /// caller: the message stays pending and the worker's sweep picks it up later.
     fn message_stored(&self, tenant: TenantId, message: Uuid) -> BoxFuture<'_, Result<(), String>>;
+
+    /// A CRM sync of `kind` should run for `connection`. Returns the job id, or `None` when
+    /// an equal job is already waiting.
+    fn crm_sync(
+        &self,
+        tenant: TenantId,
+        connection: Uuid,
+        kind: SyncKind,
+    ) -> BoxFuture<'_, Result<Option<String>, String>>;
 }
 
 /// Hands nothing over: messages stay pending until something processes them.
@@ -18,5 +28,14 @@ pub struct NoQueue;
 impl JobQueue for NoQueue {
     fn message_stored(&self, _: TenantId, _: Uuid) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Ok(()) })
+    }
+
+    fn crm_sync(
+        &self,
+        _: TenantId,
+        _: Uuid,
+        _: SyncKind,
+    ) -> BoxFuture<'_, Result<Option<String>, String>> {
+        Box::pin(async { Err("no job queue in this process".to_string()) })
     }
 }

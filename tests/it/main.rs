@@ -10,6 +10,7 @@ mod client_record;
 mod clients;
 mod conversation_list;
 mod conversations;
+mod crm;
 mod csv;
 mod extraction;
 mod health;

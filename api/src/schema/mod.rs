@@ -24,6 +24,7 @@ macro_rules! mirror_enum {
 mod audit;
 pub mod clients;
 pub mod conversations;
+pub mod crm;
 pub mod jobs;
 pub mod loaders;
 mod me;
@@ -48,6 +49,7 @@ pub struct Query(
     clients::merge::MergeQuery,
     conversations::ConversationQuery,
     jobs::JobQuery,
+    crm::CrmQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -59,12 +61,14 @@ pub struct Mutation(
     clients::import::ImportMutation,
     conversations::ConversationMutation,
     jobs::JobMutation,
+    crm::CrmMutation,
 );
 
 #[derive(MergedSubscription, Default)]
 pub struct Subscription(
     clients::ClientSubscription,
     conversations::ConversationSubscription,
+    crm::CrmSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

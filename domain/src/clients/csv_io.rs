@@ -465,6 +465,10 @@ pub async fn import(
         }
     }
     report.errors.sort_by_key(|e| e.line);
+    if !dry_run && report.created > 0 {
+        // One push per connection for the whole file, not one per row.
+        crate::crm::client_created(d, actor.tenant).await;
+    }
     Ok(report)
 }
 

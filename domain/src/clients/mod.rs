@@ -227,6 +227,7 @@ pub async fn create(d: &Domain, actor: &Actor, input: ClientInput) -> DomainResu
     .await?;
     txn.commit().await?;
     publish(d, actor.tenant, &row);
+    crate::crm::client_created(d, actor.tenant).await;
     Ok(row)
 }
 

@@ -23,6 +23,11 @@ pub enum DomainEvent {
         client_id: Option<ClientId>,
         message_id: uuid::Uuid,
     },
+    /// A CRM sync run started, progressed or finished (admins load it).
+    SyncRunUpdated {
+        connection_id: uuid::Uuid,
+        run_id: uuid::Uuid,
+    },
 }
 
 /// Where committed changes are announced. One process uses [`InProcessBus`].

@@ -205,6 +205,9 @@ pub async fn process_message(
         d.events
             .publish(tenant, DomainEvent::ClientChanged { client_id: id });
     }
+    if outcome.created {
+        crate::crm::client_created(d, tenant).await;
+    }
     Ok(outcome)
 }
 

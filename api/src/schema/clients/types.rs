@@ -292,6 +292,12 @@ impl Client {
         ))
     }
 
+    /// The client's record in each CRM connection: remote id, the version the CRM
+    /// confirmed, the CRM's last error.
+    async fn crm_links(&self, ctx: &Context<'_>) -> ApiResult<Vec<crate::schema::crm::CrmLink>> {
+        crate::schema::crm::links_of(ctx, ClientId(self.0.id)).await
+    }
+
     /// Everything that happened to this client, newest first.
     #[graphql(
         complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
