@@ -247,6 +247,9 @@ pub struct WorkersConfig {
     pub concurrency: usize,
     /// The job store's database; the main database when `None`.
     pub database_url: Option<String>,
+    /// How often scheduled CRM syncs are checked (not a setting: schedules have minute
+    /// resolution in practice; tests shorten it).
+    pub cron_tick: Duration,
 }
 
 /// A setting that cannot be used; the message names it.
@@ -511,6 +514,7 @@ impl Config {
             workers: WorkersConfig {
                 enabled: get("workers").boolean()?,
                 concurrency: get("worker_concurrency").number(1, 256)?,
+                cron_tick: Duration::from_secs(30),
                 database_url: {
                     let raw = get("jobs_database_url");
                     match raw.optional() {

@@ -229,6 +229,7 @@ pub async fn start(config: &Config, jobs: &Jobs, domain: Domain) -> anyhow::Resu
         WorkerConfig {
             concurrency: config.workers.concurrency,
             poll_interval: Duration::from_millis(200),
+            cron_tick: Some(config.workers.cron_tick),
             ..WorkerConfig::default()
         },
     )

@@ -771,3 +771,100 @@ async fn connections_are_for_admins_validated_by_field_and_sealed_to_their_row()
         .await;
     assert_eq!(gone["disconnectCrm"]["status"], "DISCONNECTED");
 }
+
+#[tokio::test]
+async fn admins_follow_sync_runs_live_and_only_their_tenants() {
+    use crate::realtime::{next, subscribed};
+    let app = spawn(false).await;
+    let fake = FakeDynamics::start().await.unwrap();
+    let mut tenants = Vec::new();
+    for _ in 0..2 {
+        let tenant = app.tenant().await;
+        let admin = app.token(&tenant, Role::Admin);
+        let connected = connect(
+            &app,
+            &admin,
+            connect_input("DYNAMICS365", &fake.connection_config()),
+        )
+        .await;
+        let id = connected["connection"]["id"].as_str().unwrap().to_owned();
+        clients(&app, &admin, 3, "live").await;
+        tenants.push((tenant, admin, id));
+    }
+    let query = "subscription($id: ID) { syncRunUpdated(connectionId: $id) { connectionId kind status pushed } }";
+    let (tenant_a, admin_a, conn_a) = &tenants[0];
+    let (tenant_b, admin_b, conn_b) = &tenants[1];
+    let agent = app.token(tenant_a, Role::Agent);
+    let mut refused = subscribed(&app, &agent, query, json!({ "id": conn_a })).await;
+    let answer = next(&mut refused).await;
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{answer}"
+    );
+    let mut a = subscribed(&app, admin_a, query, json!({ "id": conn_a })).await;
+    let mut b = subscribed(&app, admin_b, query, json!({ "id": null })).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let push = |tenant: TenantId, conn: &str| {
+        let domain = app.domain().clone();
+        let conn = Uuid::parse_str(conn).unwrap();
+        async move { sync::push(&domain, tenant, conn).await.unwrap().unwrap() }
+    };
+    push(tenant_a.id, conn_a).await;
+    let mut seen = Vec::new();
+    loop {
+        let event = next(&mut a).await;
+        let run = event["payload"]["data"]["syncRunUpdated"].clone();
+        assert_eq!(run["connectionId"], conn_a.as_str(), "{event}");
+        seen.push(run["status"].as_str().unwrap().to_owned());
+        if run["status"] != "RUNNING" {
+            assert_eq!(run["pushed"], 3);
+            break;
+        }
+    }
+    assert_eq!(seen.first().map(String::as_str), Some("RUNNING"));
+    assert_eq!(seen.last().map(String::as_str), Some("SUCCEEDED"));
+
+    // B heard nothing of A's run: the first event it gets is its own.
+    push(tenant_b.id, conn_b).await;
+    let first = next(&mut b).await;
+    assert_eq!(
+        first["payload"]["data"]["syncRunUpdated"]["connectionId"],
+        conn_b.as_str(),
+        "{first}"
+    );
+}
+
+#[tokio::test]
+async fn a_schedule_runs_push_and_pull_without_anyone_asking() {
+    let (url, dir) = isolated_database().await;
+    let app = spawn_app_on(&url, dir, |c| {
+        c.workers.enabled = true;
+        c.workers.cron_tick = Duration::from_millis(200);
+        c.crm.http = HttpPolicy::fast();
+    })
+    .await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let fake = FakeDynamics::start().await.unwrap();
+    let mut input = connect_input("DYNAMICS365", &fake.connection_config());
+    input["settings"] = json!({ "pushImmediately": false, "schedule": "* * * * * *" });
+    let connected = connect(&app, &admin, input).await;
+    assert_eq!(connected["connection"]["schedule"], "* * * * * *");
+    let id = connected["connection"]["id"].as_str().unwrap().to_owned();
+    clients(&app, &admin, 2, "cron").await;
+    let push = finished_run(&app, &admin, &id, "PUSH", 1).await;
+    let pull = finished_run(&app, &admin, &id, "PULL", 1).await;
+    assert_eq!(push["status"], "SUCCEEDED", "{push}");
+    assert_eq!(pull["status"], "SUCCEEDED", "{pull}");
+    assert_eq!(fake.contacts().len(), 2);
+
+    // Removing the schedule stops it.
+    app.ok(
+        &admin,
+        "mutation($id: ID!) { updateCrmConnection(id: $id, settings: { schedule: \"\" }) { schedule } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert!(connection(&app, &admin, &id).await["schedule"].is_null());
+}

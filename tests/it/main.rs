@@ -17,5 +17,5 @@ mod health;
 mod helpers;
 mod limits;
 mod merge;
-mod realtime;
+pub(crate) mod realtime;
 mod schema;

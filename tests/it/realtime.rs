@@ -28,7 +28,7 @@ async fn connect(app: &TestApp) -> Socket {
 }
 
 /// The next text message as JSON, or the close frame as `{"close": code, "reason": ...}`.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -281,7 +281,12 @@ async fn deliver_until_event(app: &TestApp, socket: &mut Socket, inbox: &str, fr
     panic!("no event after 50 deliveries");
 }
 
-async fn subscribed(app: &TestApp, token: &str, query: &str, variables: Value) -> Socket {
+pub(crate) async fn subscribed(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    variables: Value,
+) -> Socket {
     let mut socket = connect(app).await;
     let ack = init(
         &mut socket,
