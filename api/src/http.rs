@@ -162,6 +162,9 @@ async fn graphql_post(
     state.schema.execute(request.data(auth)).await.into()
 }
 
+/// Initial read buffer per WebSocket connection.
+const WEBSOCKET_READ_BUFFER: usize = 4 * 1024;
+
 /// WebSocket upgrade (`graphql-transport-ws`, token in `connection_init`), else GraphiQL.
 async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, _body) = request.into_parts();
@@ -188,6 +191,9 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .max_message_size(config.max_body_bytes)
+            // The default 128 KiB read buffer is allocated up front per connection; clients
+            // send little (init, subscribe, pings), and it grows when a message needs it.
+            .read_buffer_size(WEBSOCKET_READ_BUFFER)
             .on_upgrade(move |socket| async move {
                 GraphQLWebSocket::new(socket, schema, protocol)
                     .on_connection_init(move |payload| async move {

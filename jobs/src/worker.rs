@@ -1,6 +1,6 @@
 //! Workers: claim jobs, run handlers, record outcomes, heartbeat, recover orphans, tick cron.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex};
@@ -103,39 +103,62 @@ async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
         .map(|tick| tokio::spawn(cron_loop(shared.clone(), tick, stopped.clone())));
     let mut running: JoinSet<()> = JoinSet::new();
     let concurrency = shared.config.concurrency.max(1);
+    // Claimed jobs waiting for a free slot. Claiming tops this up in batches (one round trip
+    // for up to `concurrency` jobs) instead of claiming one job each time one finishes.
+    // Prefetched jobs are held like running ones: released at shutdown, recovered as
+    // orphans if the process dies.
+    let mut ready: VecDeque<Claimed> = VecDeque::new();
+    let low_water = concurrency.div_ceil(2);
     loop {
         while running.try_join_next().is_some() {}
         if is_stopped(&stopped) {
             break;
         }
-        let free = concurrency.saturating_sub(running.len());
-        if free == 0 {
+        while running.len() < concurrency
+            && let Some(job) = ready.pop_front()
+        {
+            running.spawn(run_job(shared.clone(), job));
+        }
+        if ready.len() >= low_water {
             tokio::select! {
                 _ = running.join_next() => {}
                 _ = stop_requested(&mut stopped) => {}
             }
             continue;
         }
+        let want = (2 * concurrency).saturating_sub(running.len() + ready.len());
         let claimed = shared
             .jobs
-            .claim(&shared.name, &shared.config.kinds, free)
+            .claim(&shared.name, &shared.config.kinds, want)
             .await;
         match claimed {
             Ok(claimed) if !claimed.is_empty() => {
+                let mut in_flight = lock(&shared.in_flight);
                 for job in claimed {
-                    lock(&shared.in_flight).insert(job.id.clone());
-                    running.spawn(run_job(shared.clone(), job));
+                    in_flight.insert(job.id.clone());
+                    ready.push_back(job);
                 }
                 continue;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(worker = %shared.name, error = %e, "claiming jobs failed"),
         }
+        if running.len() >= concurrency {
+            // Every slot is busy and nothing more is ready: claim again when one frees.
+            tokio::select! {
+                _ = running.join_next() => {}
+                _ = stop_requested(&mut stopped) => {}
+            }
+            continue;
+        }
         tokio::select! {
             _ = tokio::time::sleep(shared.config.poll_interval) => {}
+            _ = shared.jobs.wake.notified() => {}
             _ = stop_requested(&mut stopped) => {}
         }
     }
+    // Prefetched jobs that never started are still in `in_flight`: `drain` releases them.
+    drop(ready);
     drain(&shared, running).await;
     if let Some(cron) = cron {
         cron.abort();

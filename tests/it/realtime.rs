@@ -435,3 +435,89 @@ async fn messages_reach_subscribers_of_another_replica() {
             .is_err()
     );
 }
+
+/// Posts one signed SMS with `text` from `from` to `inbox` (channel secret `s3cret-s3cret`).
+async fn deliver_text(app: &TestApp, inbox: &str, from: &str, text: &str) {
+    use clientele_api::webhooks::signature;
+    let raw = json!({ "id": uuid::Uuid::new_v4().to_string(), "channel": "sms", "from": from, "to": inbox, "text": text }).to_string();
+    let now = chrono::Utc::now().timestamp();
+    let status = app
+        .http
+        .post(app.url("/webhooks/generic"))
+        .header(
+            signature::GENERIC_SIGNATURE_HEADER,
+            signature::sign_generic(b"s3cret-s3cret", now, raw.as_bytes()),
+        )
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 200);
+}
+
+/// Delivers `tag`ged messages to `inbox` until `socket`'s subscription is live.
+async fn until_live(app: &TestApp, socket: &mut Socket, inbox: &str, tag: &str) {
+    for n in 0..50 {
+        deliver_text(app, inbox, "+14165550123", &format!("{tag} warm-up {n}")).await;
+        if tokio::time::timeout(Duration::from_millis(200), next(socket))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+    }
+    panic!("subscription not live after 50 deliveries");
+}
+
+/// Reads `messageAdded` events until the one whose body is `last`; every body read must
+/// start with `tag`. Returns the id of the last one.
+async fn read_until(socket: &mut Socket, tag: &str, last: &str) -> String {
+    loop {
+        let event = next(socket).await;
+        assert_eq!(event["type"], "next", "{event}");
+        let message = &event["payload"]["data"]["messageAdded"];
+        let body = message["body"].as_str().unwrap();
+        assert!(
+            body.starts_with(tag),
+            "expected only {tag} messages: {event}"
+        );
+        if body == last {
+            return message["id"].as_str().unwrap().to_string();
+        }
+    }
+}
+
+#[tokio::test]
+async fn subscribers_of_two_tenants_each_get_every_own_message_and_no_other() {
+    // Subscribers of a tenant share one load of each message: it must reach each of them,
+    // and never a subscriber of another tenant.
+    let app = spawn_app().await;
+    let (a, b) = (app.tenant().await, app.tenant().await);
+    let (admin_a, admin_b) = (app.token(&a, Role::Admin), app.token(&b, Role::Admin));
+    let add = "mutation($a: String!) { addTenantChannel(provider: \"generic\", address: $a, channel: SMS, secret: \"s3cret-s3cret\") { id } }";
+    let (inbox_a, inbox_b) = (
+        crate::helpers::unique_number(),
+        crate::helpers::unique_number(),
+    );
+    app.ok(&admin_a, add, json!({ "a": inbox_a })).await;
+    app.ok(&admin_b, add, json!({ "a": inbox_b })).await;
+    let query = "subscription { messageAdded { id body } }";
+    let agent_a = app.token(&a, Role::Agent);
+    let mut a1 = subscribed(&app, &admin_a, query, json!({})).await;
+    let mut a2 = subscribed(&app, &agent_a, query, json!({})).await;
+    let mut b1 = subscribed(&app, &admin_b, query, json!({})).await;
+    until_live(&app, &mut a1, &inbox_a, "A").await;
+    until_live(&app, &mut a2, &inbox_a, "A").await;
+    until_live(&app, &mut b1, &inbox_b, "B").await;
+
+    for n in 0..5 {
+        deliver_text(&app, &inbox_b, "+14165550124", &format!("B {n}")).await;
+        deliver_text(&app, &inbox_a, "+14165550124", &format!("A {n}")).await;
+    }
+    let id_a1 = read_until(&mut a1, "A", "A 4").await;
+    let id_a2 = read_until(&mut a2, "A", "A 4").await;
+    let id_b = read_until(&mut b1, "B", "B 4").await;
+    assert_eq!(id_a1, id_a2);
+    assert_ne!(id_a1, id_b);
+}

@@ -101,24 +101,27 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
         id: None,
         name: Some(inbound.provider.clone()),
     };
-    let mut thread = match resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await?
-    {
-        Some(t) => t,
-        None => {
-            open_thread(
-                &txn,
-                tenant,
-                inbound.channel,
-                &identifier,
-                Some(inbound.to.clone()),
-                inbound.sender_name.clone(),
-                &system,
-                now,
-            )
-            .await?
-        }
-    };
+    let (mut thread, opened) =
+        match resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await? {
+            Some(t) => (t, false),
+            None => {
+                let opened = open_thread(
+                    &txn,
+                    tenant,
+                    inbound.channel,
+                    &identifier,
+                    Some(inbound.to.clone()),
+                    inbound.sender_name.clone(),
+                    &system,
+                    now,
+                )
+                .await?;
+                (opened, true)
+            }
+        };
+    // A thread just opened was linked to the identifier's owner already, if it has one.
     if thread.client_id.is_none()
+        && !opened
         && let Some(c) = owner_of(&txn, tenant, inbound.channel, &identifier).await?
     {
         link_in(

@@ -23,7 +23,7 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
 use serde_json::json;
@@ -264,6 +264,7 @@ pub(super) async fn record_message(
         sent_at: Set(sent_at),
         created_at: Set(Utc::now()),
     };
+    // One round trip: the stored row comes back with RETURNING; a conflict returns no row.
     let inserted = message::Entity::insert(row)
         .on_conflict(
             OnConflict::columns([
@@ -274,16 +275,13 @@ pub(super) async fn record_message(
             .do_nothing()
             .to_owned(),
         )
-        .exec_without_returning(db)
-        .await?;
-    if inserted == 0 {
-        return Ok(None);
-    }
-    let stored = message::Entity::scoped(tenant)
-        .filter(message::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("message"))?;
+        .exec_with_returning(db)
+        .await;
+    let stored = match inserted {
+        Ok(stored) => stored,
+        Err(DbErr::RecordNotFound(_) | DbErr::RecordNotInserted) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
     conversation::Entity::scoped_update(tenant)
         .col_expr(conversation::Column::LastMessageAt, Expr::value(sent_at))
         .col_expr(conversation::Column::ActivityAt, Expr::value(sent_at))

@@ -4,7 +4,10 @@ mod convert;
 mod postgres;
 mod sqlite;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, SqlitePool};
@@ -41,6 +44,9 @@ pub enum JobsDb {
 pub struct Jobs {
     db: JobsDb,
     config: JobsConfig,
+    /// Wakes this process's idle workers when a job is enqueued through this handle (or a
+    /// clone), instead of leaving it until their next poll; other processes' workers poll.
+    pub(crate) wake: Arc<Notify>,
 }
 
 /// A job claimed by a worker.
@@ -82,7 +88,11 @@ impl Jobs {
         } else {
             return Err(JobsError::UnsupportedUrl(database_url.to_owned()));
         };
-        Ok(Jobs { db, config })
+        Ok(Jobs {
+            db,
+            config,
+            wake: Arc::default(),
+        })
     }
 
     /// Uses an existing pool and runs apalis's migrations on it. Prefer [`Jobs::connect`]
@@ -90,11 +100,15 @@ impl Jobs {
     pub async fn open(db: &JobsDb, config: JobsConfig) -> Result<Jobs, JobsError> {
         match db {
             JobsDb::Sqlite(pool) => apalis_sqlite::SqliteStorage::setup(pool).await?,
-            JobsDb::Postgres(pool) => apalis_postgres::PostgresStorage::setup(pool).await?,
+            JobsDb::Postgres(pool) => {
+                apalis_postgres::PostgresStorage::setup(pool).await?;
+                postgres::adapt(pool).await?;
+            }
         }
         Ok(Jobs {
             db: db.clone(),
             config,
+            wake: Arc::default(),
         })
     }
 
@@ -126,6 +140,9 @@ impl Jobs {
                 postgres::insert(p, &id, queue, &payload, max, key, reuse_finished_key).await?
             }
         };
+        if inserted {
+            self.wake.notify_one();
+        }
         Ok(inserted.then_some(id))
     }
 
@@ -237,10 +254,14 @@ impl Jobs {
     /// Makes a failed job pending again with a fresh attempt budget (its last error stays
     /// visible until the next attempt). Returns whether a failed job was found.
     pub async fn retry_job(&self, id: &str) -> Result<bool, JobsError> {
-        match &self.db {
-            JobsDb::Sqlite(p) => sqlite::retry(p, id).await,
-            JobsDb::Postgres(p) => postgres::retry(p, id).await,
+        let retried = match &self.db {
+            JobsDb::Sqlite(p) => sqlite::retry(p, id).await?,
+            JobsDb::Postgres(p) => postgres::retry(p, id).await?,
+        };
+        if retried {
+            self.wake.notify_one();
         }
+        Ok(retried)
     }
 
     /// [`Jobs::retry_job`] for a job visible in `scope` only.

@@ -22,7 +22,37 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, J
         .connect_with(options)
         .await?;
     apalis_postgres::PostgresStorage::setup(&pool).await?;
+    adapt(&pool).await?;
     Ok(pool)
+}
+
+/// What this crate changes in apalis's schema once its migrations ran (idempotent):
+///
+/// - drops apalis's `notify_workers` trigger: it `pg_notify`s on every insert for apalis's
+///   LISTEN-based fetcher, but workers here poll and nothing listens, and each notify takes
+///   a database-wide lock at commit that serialises every enqueuing transaction;
+/// - adds an index in the claim's order over pending jobs, so that claiming reads the first
+///   ready rows instead of sorting the whole backlog (apalis's fetch index leads with
+///   `job_type`, and a claim asks for several types at once).
+pub(super) async fn adapt(pool: &PgPool) -> Result<(), JobsError> {
+    let (trigger, index): (bool, bool) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger            WHERE tgname = 'notify_workers' AND tgrelid = 'apalis.jobs'::regclass),          to_regclass('apalis.clientele_jobs_claim') IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    if trigger {
+        sqlx::query("DROP TRIGGER IF EXISTS notify_workers ON apalis.jobs")
+            .execute(pool)
+            .await?;
+    }
+    if !index {
+        sqlx::query(
+            "CREATE INDEX IF NOT EXISTS clientele_jobs_claim              ON apalis.jobs (priority DESC, run_at, id) WHERE status = 'Pending'",
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn insert(
