@@ -129,7 +129,10 @@ pub(crate) async fn write_row(
 ) -> DomainResult<client::Model> {
     next.version = before.version + 1;
     next.updated_at = chrono::Utc::now();
-    let row = next.clone().into_active_model().reset_all();
+    let mut row = next.clone().into_active_model().reset_all();
+    // The key never changes: leaving it out of the SET spares SQLite a foreign-key scan of
+    // every table that references clients on each write.
+    row.id = sea_orm::ActiveValue::NotSet;
     let result = client::Entity::scoped_update(tenant)
         .set(row)
         .filter(client::Column::Id.eq(before.id))
