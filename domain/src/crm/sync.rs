@@ -435,7 +435,24 @@ async fn write_link(
             .exec(db)
             .await?;
     } else {
+        // A push and a pull of the same connection may link the same client at once: the
+        // later one updates the link instead of failing.
         crm_link::Entity::insert(active)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([
+                    crm_link::Column::ConnectionId,
+                    crm_link::Column::ClientId,
+                ])
+                .update_columns([
+                    crm_link::Column::RemoteId,
+                    crm_link::Column::SyncedVersion,
+                    crm_link::Column::LastSyncedAt,
+                    crm_link::Column::LastError,
+                    crm_link::Column::RemoteDeletedAt,
+                    crm_link::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
             .exec_without_returning(db)
             .await?;
     }

@@ -35,23 +35,34 @@ pub(super) async fn connect(url: &str, max_connections: u32) -> Result<PgPool, J
 ///   ready rows instead of sorting the whole backlog (apalis's fetch index leads with
 ///   `job_type`, and a claim asks for several types at once).
 pub(super) async fn adapt(pool: &PgPool) -> Result<(), JobsError> {
+    // Processes starting together on one database would race on the DDL (PostgreSQL's
+    // catalog refuses a second concurrent CREATE INDEX IF NOT EXISTS): one at a time, in a
+    // transaction holding an advisory lock.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('clientele_jobs_adapt'))")
+        .execute(&mut *tx)
+        .await?;
     let (trigger, index): (bool, bool) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM pg_trigger            WHERE tgname = 'notify_workers' AND tgrelid = 'apalis.jobs'::regclass),          to_regclass('apalis.clientele_jobs_claim') IS NOT NULL",
+        "SELECT EXISTS (SELECT 1 FROM pg_trigger \
+           WHERE tgname = 'notify_workers' AND tgrelid = 'apalis.jobs'::regclass), \
+         to_regclass('apalis.clientele_jobs_claim') IS NOT NULL",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     if trigger {
         sqlx::query("DROP TRIGGER IF EXISTS notify_workers ON apalis.jobs")
-            .execute(pool)
+            .execute(&mut *tx)
             .await?;
     }
     if !index {
         sqlx::query(
-            "CREATE INDEX IF NOT EXISTS clientele_jobs_claim              ON apalis.jobs (priority DESC, run_at, id) WHERE status = 'Pending'",
+            "CREATE INDEX IF NOT EXISTS clientele_jobs_claim \
+             ON apalis.jobs (priority DESC, run_at, id) WHERE status = 'Pending'",
         )
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     }
+    tx.commit().await?;
     Ok(())
 }
 
