@@ -470,17 +470,12 @@ async fn authorize_start(
         }
     }
     row.secrets_enc = Some(seal(d, &row, &secrets).await?);
-    let active = row.clone().into_active_model().reset_all();
     if new {
-        crm_connection::Entity::insert(active)
+        crm_connection::Entity::insert(row.clone().into_active_model().reset_all())
             .exec_without_returning(&d.db)
             .await?;
     } else {
-        crm_connection::Entity::scoped_update(TenantId(row.tenant_id))
-            .set(active)
-            .filter(crm_connection::Column::Id.eq(row.id))
-            .exec(&d.db)
-            .await?;
+        write(d, &row).await?;
     }
     Ok(Connected {
         connection: row,
@@ -533,12 +528,7 @@ pub async fn complete_authorization(
         }
     }
     row.secrets_enc = Some(seal(d, &row, &secrets).await?);
-    let active = row.clone().into_active_model().reset_all();
-    crm_connection::Entity::scoped_update(TenantId(row.tenant_id))
-        .set(active)
-        .filter(crm_connection::Column::Id.eq(row.id))
-        .exec(&d.db)
-        .await?;
+    write(d, &row).await?;
     // Everything the tenant has is dirty for a new connection: with push-immediately on it
     // goes now, otherwise with the first scheduled or triggered push.
     if row.status == ConnectionStatus::Active && row.push_immediately && row.direction.pushes() {
@@ -681,6 +671,16 @@ pub async fn set_paused(
     Ok(row)
 }
 
+/// "the connection is needs-reauthorization: <why>", for refusals and failed tests.
+fn state_of(row: &crm_connection::Model) -> String {
+    let why = row.last_error.as_deref().map(|e| format!(": {e}"));
+    format!(
+        "the connection is {}{}",
+        status_name(row.status),
+        why.unwrap_or_default()
+    )
+}
+
 fn status_name(status: ConnectionStatus) -> &'static str {
     match status {
         ConnectionStatus::PendingAuthorization => "pending-authorization",
@@ -733,14 +733,7 @@ pub async fn test(d: &Domain, actor: &Actor, id: Uuid) -> DomainResult<TestOutco
     ) {
         return Ok(TestOutcome {
             ok: false,
-            message: format!(
-                "the connection is {}{}",
-                status_name(row.status),
-                row.last_error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ),
+            message: state_of(&row),
         });
     }
     let (connector, mut secrets) = match connector_for(d, &row).await {
@@ -790,17 +783,7 @@ pub async fn trigger(
     audit::require_admin(&d.db, actor, "crm.trigger_sync", Some(id)).await?;
     let row = get(d, actor, id).await?;
     if row.status != ConnectionStatus::Active {
-        return Err(DomainError::invalid(
-            "connectionId",
-            format!(
-                "the connection is {}{}",
-                status_name(row.status),
-                row.last_error
-                    .as_deref()
-                    .map(|e| format!(": {e}"))
-                    .unwrap_or_default()
-            ),
-        ));
+        return Err(DomainError::invalid("connectionId", state_of(&row)));
     }
     let allowed = match kind {
         SyncKind::Push | SyncKind::Activities => row.direction.pushes(),
