@@ -19,3 +19,4 @@ mod limits;
 mod merge;
 pub(crate) mod realtime;
 mod schema;
+mod tracking;

@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod loaders;
 mod me;
 mod preferences;
+pub mod tracking;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
@@ -62,6 +63,7 @@ pub struct Mutation(
     conversations::ConversationMutation,
     jobs::JobMutation,
     crm::CrmMutation,
+    tracking::TrackingMutation,
 );
 
 #[derive(MergedSubscription, Default)]
