@@ -306,7 +306,10 @@ pub async fn merge(
         .await?;
     // Threads waiting for "is this ...?" now ask about the record that stays.
     conversation::Entity::scoped_update(tenant)
-        .col_expr(conversation::Column::SuggestedClientId, Expr::value(keep.id))
+        .col_expr(
+            conversation::Column::SuggestedClientId,
+            Expr::value(keep.id),
+        )
         .filter(conversation::Column::SuggestedClientId.is_in(ids.iter().copied()))
         .exec(&txn)
         .await?;
