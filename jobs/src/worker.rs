@@ -15,7 +15,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::WorkerConfig;
 use crate::error::{JobError, JobsError};
 use crate::handlers::{JobContext, JobHandlers, dispatch};
-use crate::model::{Job, PullChanges, PushClients};
+use crate::model::{Job, PullChanges, PurgeRetention, PushClients};
 use crate::retry::retry_delay;
 use crate::schedule::{ScheduledConnection, last_fire_time, parse_cron};
 use crate::store::{Claimed, Jobs};
@@ -300,9 +300,34 @@ async fn cron_tick(shared: &Shared, last: DateTime<Utc>, now: DateTime<Utc>) {
     if let Err(e) = shared.jobs.enqueue_due_syncs(&connections, last, now).await {
         tracing::warn!(error = %e, "enqueueing scheduled syncs failed");
     }
+    let tenants = shared.handlers.retention_tenants().await;
+    if let Err(e) = shared.jobs.enqueue_daily_retention(&tenants, now).await {
+        tracing::warn!(error = %e, "enqueueing retention purges failed");
+    }
 }
 
 impl Jobs {
+    /// Enqueues one [`PurgeRetention`] per tenant and UTC day (keyed by tenant and date, so
+    /// that repeated ticks and concurrent workers enqueue it once). Returns how many were new.
+    pub async fn enqueue_daily_retention(
+        &self,
+        tenants: &[uuid::Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<u32, JobsError> {
+        let mut enqueued = 0;
+        for &tenant_id in tenants {
+            let key = format!("retention:{tenant_id}:{}", now.format("%Y-%m-%d"));
+            if self
+                .enqueue_once(PurgeRetention { tenant_id }, &key)
+                .await?
+                .is_some()
+            {
+                enqueued += 1;
+            }
+        }
+        Ok(enqueued)
+    }
+
     /// Enqueues a [`PushClients`] and a [`PullChanges`] for every connection whose schedule
     /// fired in `(last, now]`, keyed by connection and fire time, so that concurrent workers
     /// (or repeated ticks) enqueue each slot once. Invalid schedules are skipped with a

@@ -29,6 +29,7 @@ pub mod jobs;
 pub mod loaders;
 mod me;
 mod preferences;
+pub mod usage;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
@@ -50,6 +51,7 @@ pub struct Query(
     conversations::ConversationQuery,
     jobs::JobQuery,
     crm::CrmQuery,
+    usage::UsageQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub struct Mutation(
     conversations::ConversationMutation,
     jobs::JobMutation,
     crm::CrmMutation,
+    usage::UsageMutation,
 );
 
 #[derive(MergedSubscription, Default)]
