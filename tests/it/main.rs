@@ -18,4 +18,6 @@ mod helpers;
 mod limits;
 mod merge;
 pub(crate) mod realtime;
+mod retention;
 mod schema;
+mod usage;
