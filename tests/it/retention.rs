@@ -433,3 +433,70 @@ async fn the_daily_schedule_purges_without_anyone_asking() {
     assert_eq!(entries[0]["detail"]["messageBodies"], 1);
     assert_eq!(entries[0]["actorId"], "system:retention");
 }
+
+#[tokio::test]
+async fn merge_records_stay_while_their_survivor_lives_and_go_with_it() {
+    let app = spawn_isolated(false).await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let t = tenant.id;
+    app.ok(&admin, SET, json!({ "input": { "deletedClientDays": 10 } }))
+        .await;
+    let merge =
+        "mutation($p: ID!, $o: [ID!]!) { mergeClients(primaryId: $p, otherIds: $o) { mergedIds } }";
+    let survivor = app
+        .create_client(&admin, json!({ "firstName": "Kept" }))
+        .await;
+    let absorbed = app
+        .create_client(&admin, json!({ "firstName": "Into kept" }))
+        .await;
+    app.ok(
+        &admin,
+        merge,
+        json!({ "p": survivor["id"], "o": [absorbed["id"]] }),
+    )
+    .await;
+    let doomed = app
+        .create_client(&admin, json!({ "firstName": "Doomed" }))
+        .await;
+    let follower = app
+        .create_client(&admin, json!({ "firstName": "Into doomed" }))
+        .await;
+    app.ok(
+        &admin,
+        merge,
+        json!({ "p": doomed["id"], "o": [follower["id"]] }),
+    )
+    .await;
+    delete_client(&app, &admin, &doomed["id"], 11, t).await;
+    // Both merge records were retired long ago.
+    client::Entity::scoped_update(t)
+        .col_expr(
+            client::Column::DeletedAt,
+            Expr::value(Utc::now() - Duration::days(30)),
+        )
+        .filter(client::Column::MergedIntoId.is_not_null())
+        .exec(&app.domain().db)
+        .await
+        .unwrap();
+
+    let run = app.ok(&admin, RUN, json!({})).await;
+    assert_eq!(run["runRetentionNow"]["clients"], 2, "{run}");
+    assert!(!client_exists(&app, t, &doomed["id"]).await);
+    assert!(
+        !client_exists(&app, t, &follower["id"]).await,
+        "redirects nowhere: gone"
+    );
+    assert!(
+        client_exists(&app, t, &absorbed["id"]).await,
+        "still redirects to a live client"
+    );
+    let found = app
+        .ok(
+            &admin,
+            "query($id: ID!) { client(id: $id) { id } }",
+            json!({ "id": absorbed["id"] }),
+        )
+        .await;
+    assert_eq!(found["client"]["id"], survivor["id"]);
+}
