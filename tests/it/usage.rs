@@ -9,7 +9,7 @@ use clientele_domain::conversations::{self, Inbound, Ingested};
 use clientele_domain::entities::conversation::{self, Channel};
 use clientele_domain::entities::message::{self, AuthorKind};
 use clientele_domain::usage::Month;
-use clientele_domain::{Actor, ClientId, Role, TenantId, extraction};
+use clientele_domain::{Actor, Role, TenantId, extraction};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -290,7 +290,6 @@ async fn clients_created_by_extraction_are_counted_and_stay_counted_after_retent
     let u = usage(&app, &admin, &month).await;
     assert_eq!(u["clientsCreatedByExtraction"], 1, "{u}");
     assert_eq!(u["messagesIn"], 1, "messages stay counted: {u}");
-    let _ = ClientId(created.0);
 }
 
 #[tokio::test]
