@@ -6,10 +6,11 @@ use async_trait::async_trait;
 use clientele_domain::crm::sync::{self, SyncError};
 use clientele_domain::entities::sync_run::SyncKind;
 use clientele_domain::queue::JobQueue;
-use clientele_domain::{Domain, DomainError, TenantId, crm, extraction};
+use clientele_domain::{Domain, DomainError, TenantId, crm, extraction, retention};
 use clientele_jobs::{
     DeliverWebhook, ExtractMessage, JobContext, JobError, JobHandlers, Jobs, JobsConfig, JobsDb,
-    PullChanges, PushActivities, PushClients, ScheduledConnection, WorkerConfig, Workers,
+    PullChanges, PurgeRetention, PushActivities, PushClients, ScheduledConnection, WorkerConfig,
+    Workers,
 };
 use futures_util::future::BoxFuture;
 use sea_orm::{DatabaseConnection, DbBackend};
@@ -174,6 +175,23 @@ impl JobHandlers for Handlers {
                 .collect(),
             Err(error) => {
                 tracing::warn!(%error, "could not read scheduled CRM connections");
+                vec![]
+            }
+        }
+    }
+
+    async fn purge_retention(&self, _: &JobContext, job: PurgeRetention) -> Result<(), JobError> {
+        retention::scheduled(&self.domain, TenantId(job.tenant_id))
+            .await
+            .map(|_| ())
+            .map_err(job_error)
+    }
+
+    async fn retention_tenants(&self) -> Vec<uuid::Uuid> {
+        match retention::tenants_with_policy(&self.domain.db).await {
+            Ok(tenants) => tenants.into_iter().map(|t| t.0).collect(),
+            Err(error) => {
+                tracing::warn!(%error, "could not read retention policies");
                 vec![]
             }
         }

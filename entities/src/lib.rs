@@ -20,11 +20,13 @@ pub mod instance_setting;
 pub mod json;
 pub mod meeting;
 pub mod message;
+pub mod retention_policy;
 pub mod survey_response;
 pub mod sync_run;
 pub mod tenant;
 pub mod tenant_channel;
 pub mod timeline_event;
+pub mod usage_counter;
 
 pub use ids::{ClientId, TenantId};
 

@@ -24,6 +24,8 @@ pub struct Model {
     /// When the message was sent (the provider's time for inbound messages).
     pub sent_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// When retention purged the body (`None` for a body still held, or erased by request).
+    pub body_purged_at: Option<DateTimeUtc>,
 }
 
 #[derive(

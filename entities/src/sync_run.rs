@@ -19,6 +19,8 @@ pub struct Model {
     pub error: Option<String>,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// HTTP requests the run sent to the CRM (retries and token refreshes included).
+    pub api_calls: i32,
 }
 
 #[derive(

@@ -4,7 +4,8 @@ use async_trait::async_trait;
 
 use crate::error::JobError;
 use crate::model::{
-    DeliverWebhook, ExtractMessage, Job, JobKind, PullChanges, PushActivities, PushClients,
+    DeliverWebhook, ExtractMessage, Job, JobKind, PullChanges, PurgeRetention, PushActivities,
+    PushClients,
 };
 use crate::schedule::ScheduledConnection;
 
@@ -35,6 +36,18 @@ pub trait JobHandlers: Send + Sync + 'static {
     async fn push_activities(&self, ctx: &JobContext, job: PushActivities) -> Result<(), JobError>;
     /// Runs a [`DeliverWebhook`] job.
     async fn deliver_webhook(&self, ctx: &JobContext, job: DeliverWebhook) -> Result<(), JobError>;
+    /// Runs a [`PurgeRetention`] job (default: fails, for applications without retention).
+    async fn purge_retention(
+        &self,
+        _ctx: &JobContext,
+        _job: PurgeRetention,
+    ) -> Result<(), JobError> {
+        Err(JobError::permanent("no retention handler in this build"))
+    }
+    /// Tenants whose retention policy the cron tick runs once a day (default: none).
+    async fn retention_tenants(&self) -> Vec<uuid::Uuid> {
+        vec![]
+    }
     /// Connections with a sync schedule, read by the cron tick (default: none).
     async fn scheduled_connections(&self) -> Vec<ScheduledConnection> {
         vec![]
@@ -53,5 +66,6 @@ pub(crate) async fn dispatch(
         Job::PullChanges(j) => handlers.pull_changes(ctx, j).await,
         Job::PushActivities(j) => handlers.push_activities(ctx, j).await,
         Job::DeliverWebhook(j) => handlers.deliver_webhook(ctx, j).await,
+        Job::PurgeRetention(j) => handlers.purge_retention(ctx, j).await,
     }
 }

@@ -54,7 +54,7 @@ pub use error::{JobError, JobsError};
 pub use handlers::{JobContext, JobHandlers};
 pub use model::{
     DeliverWebhook, ExtractMessage, Job, JobFilter, JobInfo, JobKind, JobScope, JobStatus,
-    PullChanges, PushActivities, PushClients,
+    PullChanges, PurgeRetention, PushActivities, PushClients,
 };
 pub use retry::{backoff_ceiling, retry_delay};
 pub use schedule::{ScheduledConnection, due, last_fire_time, parse_cron};

@@ -49,6 +49,13 @@ pub struct DeliverWebhook {
     pub delivery_id: Uuid,
 }
 
+/// Apply one tenant's retention policy (purge old message bodies and deleted clients).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurgeRetention {
+    /// The tenant whose policy runs.
+    pub tenant_id: Uuid,
+}
+
 /// Any job this crate knows how to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
@@ -62,6 +69,8 @@ pub enum Job {
     PushActivities(PushActivities),
     /// See [`DeliverWebhook`].
     DeliverWebhook(DeliverWebhook),
+    /// See [`PurgeRetention`].
+    PurgeRetention(PurgeRetention),
 }
 
 impl Job {
@@ -73,6 +82,7 @@ impl Job {
             Job::PullChanges(_) => JobKind::PullChanges,
             Job::PushActivities(_) => JobKind::PushActivities,
             Job::DeliverWebhook(_) => JobKind::DeliverWebhook,
+            Job::PurgeRetention(_) => JobKind::PurgeRetention,
         }
     }
 
@@ -84,6 +94,7 @@ impl Job {
             Job::PullChanges(j) => j.tenant_id,
             Job::PushActivities(j) => j.tenant_id,
             Job::DeliverWebhook(j) => j.tenant_id,
+            Job::PurgeRetention(j) => j.tenant_id,
         }
     }
 
@@ -95,6 +106,7 @@ impl Job {
             Job::PullChanges(j) => serde_json::to_vec(j),
             Job::PushActivities(j) => serde_json::to_vec(j),
             Job::DeliverWebhook(j) => serde_json::to_vec(j),
+            Job::PurgeRetention(j) => serde_json::to_vec(j),
         }
     }
 
@@ -106,6 +118,7 @@ impl Job {
             JobKind::PullChanges => Job::PullChanges(serde_json::from_slice(payload)?),
             JobKind::PushActivities => Job::PushActivities(serde_json::from_slice(payload)?),
             JobKind::DeliverWebhook => Job::DeliverWebhook(serde_json::from_slice(payload)?),
+            JobKind::PurgeRetention => Job::PurgeRetention(serde_json::from_slice(payload)?),
         })
     }
 }
@@ -124,7 +137,8 @@ job_from!(
     PushClients,
     PullChanges,
     PushActivities,
-    DeliverWebhook
+    DeliverWebhook,
+    PurgeRetention
 );
 
 /// The kind of a job; each kind is one apalis queue (`job_type`).
@@ -140,16 +154,19 @@ pub enum JobKind {
     PushActivities,
     /// [`DeliverWebhook`] jobs.
     DeliverWebhook,
+    /// [`PurgeRetention`] jobs.
+    PurgeRetention,
 }
 
 impl JobKind {
     /// Every kind, in a stable order.
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::ExtractMessage,
         JobKind::PushClients,
         JobKind::PullChanges,
         JobKind::PushActivities,
         JobKind::DeliverWebhook,
+        JobKind::PurgeRetention,
     ];
 
     /// The queue name (`job_type` column) of this kind.
@@ -160,6 +177,7 @@ impl JobKind {
             JobKind::PullChanges => "clientele::PullChanges",
             JobKind::PushActivities => "clientele::PushActivities",
             JobKind::DeliverWebhook => "clientele::DeliverWebhook",
+            JobKind::PurgeRetention => "clientele::PurgeRetention",
         }
     }
 
@@ -276,6 +294,7 @@ mod tests {
                 tenant_id: t,
                 delivery_id: x,
             }),
+            Job::from(PurgeRetention { tenant_id: t }),
         ];
         for job in jobs {
             let bytes = job.payload().expect("encode");

@@ -15,7 +15,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use crate::config::WorkerConfig;
 use crate::error::{JobError, JobsError};
 use crate::handlers::{JobContext, JobHandlers, dispatch};
-use crate::model::{Job, PullChanges, PushClients};
+use crate::model::{Job, PullChanges, PurgeRetention, PushClients};
 use crate::retry::retry_delay;
 use crate::schedule::{ScheduledConnection, last_fire_time, parse_cron};
 use crate::store::{Claimed, Jobs};
@@ -282,27 +282,80 @@ async fn cron_loop(shared: Arc<Shared>, tick: Duration, mut stopped: watch::Rece
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let lookback = chrono::Duration::from_std(tick).unwrap_or(chrono::Duration::zero());
     let mut last = Utc::now() - lookback;
+    let mut retention = RetentionEnqueued::default();
     loop {
         tokio::select! {
             _ = interval.tick() => {}
             _ = stop_requested(&mut stopped) => return,
         }
         let now = Utc::now();
-        cron_tick(&shared, last, now).await;
+        cron_tick(&shared, last, now, &mut retention).await;
         last = now;
     }
 }
 
 /// Runs one cron tick: asks the handlers for scheduled connections and enqueues their due
-/// syncs.
-async fn cron_tick(shared: &Shared, last: DateTime<Utc>, now: DateTime<Utc>) {
+/// syncs, and enqueues today's retention purge of tenants with a policy.
+async fn cron_tick(
+    shared: &Shared,
+    last: DateTime<Utc>,
+    now: DateTime<Utc>,
+    retention: &mut RetentionEnqueued,
+) {
     let connections = shared.handlers.scheduled_connections().await;
     if let Err(e) = shared.jobs.enqueue_due_syncs(&connections, last, now).await {
         tracing::warn!(error = %e, "enqueueing scheduled syncs failed");
     }
+    let today = now.date_naive();
+    if retention.day != Some(today) {
+        *retention = RetentionEnqueued {
+            day: Some(today),
+            tenants: HashSet::new(),
+        };
+    }
+    let tenants: Vec<uuid::Uuid> = shared
+        .handlers
+        .retention_tenants()
+        .await
+        .into_iter()
+        .filter(|t| !retention.tenants.contains(t))
+        .collect();
+    match shared.jobs.enqueue_daily_retention(&tenants, now).await {
+        Ok(_) => retention.tenants.extend(tenants),
+        Err(e) => tracing::warn!(error = %e, "enqueueing retention purges failed"),
+    }
+}
+
+/// The tenants this worker already enqueued today's retention purge for, so that a tick
+/// only writes for tenants it has not handled yet (the job key dedupes across workers).
+#[derive(Default)]
+struct RetentionEnqueued {
+    day: Option<chrono::NaiveDate>,
+    tenants: HashSet<uuid::Uuid>,
 }
 
 impl Jobs {
+    /// Enqueues one [`PurgeRetention`] per tenant and UTC day (keyed by tenant and date, so
+    /// that repeated ticks and concurrent workers enqueue it once). Returns how many were new.
+    pub async fn enqueue_daily_retention(
+        &self,
+        tenants: &[uuid::Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<u32, JobsError> {
+        let mut enqueued = 0;
+        for &tenant_id in tenants {
+            let key = format!("retention:{tenant_id}:{}", now.format("%Y-%m-%d"));
+            if self
+                .enqueue_once(PurgeRetention { tenant_id }, &key)
+                .await?
+                .is_some()
+            {
+                enqueued += 1;
+            }
+        }
+        Ok(enqueued)
+    }
+
     /// Enqueues a [`PushClients`] and a [`PullChanges`] for every connection whose schedule
     /// fired in `(last, now]`, keyed by connection and fire time, so that concurrent workers
     /// (or repeated ticks) enqueue each slot once. Invalid schedules are skipped with a

@@ -18,5 +18,7 @@ mod helpers;
 mod limits;
 mod merge;
 pub(crate) mod realtime;
+mod retention;
 mod schema;
 mod tracking;
+mod usage;

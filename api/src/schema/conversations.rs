@@ -172,6 +172,11 @@ impl Message {
     async fn body(&self) -> Option<&str> {
         self.0.body.as_deref()
     }
+    /// When the tenant's retention policy purged the body (null while it is kept, and for a
+    /// body erased by a data-protection request).
+    async fn body_purged_at(&self) -> Option<DateTime<Utc>> {
+        self.0.body_purged_at
+    }
     async fn provider(&self) -> &str {
         &self.0.provider
     }

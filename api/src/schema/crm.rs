@@ -194,6 +194,11 @@ impl SyncRun {
     async fn error(&self) -> Option<&str> {
         self.0.error.as_deref()
     }
+    /// HTTP requests the run sent to the CRM (retries and token refreshes included); summed
+    /// per month in `usage`.
+    async fn api_calls(&self) -> i32 {
+        self.0.api_calls
+    }
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
     }

@@ -25,7 +25,8 @@ mirror_enum!(
         PushClients,
         PullChanges,
         PushActivities,
-        DeliverWebhook
+        DeliverWebhook,
+        PurgeRetention
     }
 );
 

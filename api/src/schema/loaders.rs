@@ -86,6 +86,24 @@ impl Loader<Uuid> for PreferencesLoader {
     }
 }
 
+/// Conversation count and latest conversation activity by client (one grouped query).
+pub struct ConversationCountLoader {
+    pub domain: Domain,
+    pub tenant: TenantId,
+}
+
+impl Loader<Uuid> for ConversationCountLoader {
+    type Value = clientele_domain::conversation_counts::ConversationCount;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(
+            clientele_domain::conversation_counts::of_clients(&self.domain.db, self.tenant, keys)
+                .await?,
+        )
+    }
+}
+
 /// This request's loader of `T`. Loaders are attached to every authenticated request; a
 /// missing one is an internal error, never a panic.
 pub fn loader<'a, T: Send + Sync + 'static>(
@@ -119,6 +137,7 @@ pub fn attach(data: &mut async_graphql::Data, domain: &Domain, tenant: TenantId)
         NoteLoader,
         MeetingLoader,
         SurveyLoader,
-        PreferencesLoader
+        PreferencesLoader,
+        ConversationCountLoader
     );
 }

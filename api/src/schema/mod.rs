@@ -30,6 +30,7 @@ pub mod loaders;
 mod me;
 mod preferences;
 pub mod tracking;
+pub mod usage;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
@@ -51,6 +52,7 @@ pub struct Query(
     conversations::ConversationQuery,
     jobs::JobQuery,
     crm::CrmQuery,
+    usage::UsageQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -64,6 +66,7 @@ pub struct Mutation(
     jobs::JobMutation,
     crm::CrmMutation,
     tracking::TrackingMutation,
+    usage::UsageMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -29,6 +29,17 @@ use crate::error::RateLimitScope;
 use crate::provider::Provider;
 use crate::{CrmError, Result};
 
+tokio::task_local! {
+    static REQUESTS: Arc<AtomicU64>;
+}
+
+/// Runs `work` counting into `counter` every HTTP request an [`Executor`] sends while
+/// `work` runs in this task (retries and token refreshes included): what a sync run reports
+/// as its CRM API calls. Requests sent outside such a scope are not counted.
+pub async fn count_requests<F: std::future::Future>(counter: Arc<AtomicU64>, work: F) -> F::Output {
+    REQUESTS.scope(counter, work).await
+}
+
 /// Executes CRM requests for one connection. Cheap to share behind an `Arc`.
 pub struct Executor {
     provider: Provider,
@@ -298,6 +309,7 @@ impl Executor {
             Body::Json(v) => builder.json(v),
             Body::Form(pairs) => builder.form(pairs),
         };
+        let _ = REQUESTS.try_with(|n| n.fetch_add(1, Ordering::Relaxed));
         let resp = builder.send().await?;
         let status = resp.status();
         let headers = resp.headers().clone();

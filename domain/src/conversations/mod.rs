@@ -326,6 +326,7 @@ pub(super) async fn record_message(
         }),
         sent_at: Set(sent_at),
         created_at: Set(Utc::now()),
+        body_purged_at: Set(None),
     };
     // One round trip: the stored row comes back with RETURNING; a conflict returns no row.
     let inserted = message::Entity::insert(row)

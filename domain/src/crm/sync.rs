@@ -180,6 +180,7 @@ async fn start_run(
         error: None,
         started_at: chrono::Utc::now(),
         finished_at: None,
+        api_calls: 0,
     };
     sync_run::Entity::insert(run.clone().into_active_model())
         .exec_without_returning(&d.db)
@@ -249,7 +250,12 @@ where
     ) -> futures_util::future::BoxFuture<'a, SyncResult<()>>,
 {
     let mut run = start_run(d, &row, kind).await?;
-    let result = body(d, &row, &mut run).await;
+    // Usage: every HTTP request the connector sends during the run is counted on the run.
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let result =
+        clientele_connectors::http::count_requests(calls.clone(), body(d, &row, &mut run)).await;
+    run.api_calls =
+        i32::try_from(calls.load(std::sync::atomic::Ordering::Relaxed)).unwrap_or(i32::MAX);
     match result {
         Ok(()) => finish_run(d, &row, run, None).await,
         Err(error) => {

@@ -223,6 +223,8 @@ pub async fn process_message(
             let empty = crate::clients::blank(tenant, &rules, ClientSource::Extracted);
             let e = plan::enrich(&empty, &candidates, &owners, &facts);
             let id = create(&txn, &context, &empty, &e).await?;
+            // usage: count the client for billing, in this transaction (see crate::usage)
+            crate::usage::client_created_by_extraction(&txn, tenant, Utc::now()).await?;
             outcome.created = true;
             outcome.changes = e.fills.len() + e.identities.len();
             outcome.suggestions = store_suggestions(&txn, &context, id, &e).await?;

@@ -222,6 +222,20 @@ impl Client {
         self.0.erased_at
     }
 
+    /// How many conversations this client has (a list column; one query per page).
+    async fn conversation_count(&self, ctx: &Context<'_>) -> ApiResult<i32> {
+        let counts = loader::<crate::schema::loaders::ConversationCountLoader>(ctx)?;
+        let count = counts.load_one(self.0.id).await?.unwrap_or_default().count;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// When the client's latest conversation was last active (its last message, or its start);
+    /// null without conversations.
+    async fn last_conversation_at(&self, ctx: &Context<'_>) -> ApiResult<Option<DateTime<Utc>>> {
+        let counts = loader::<crate::schema::loaders::ConversationCountLoader>(ctx)?;
+        Ok(counts.load_one(self.0.id).await?.and_then(|c| c.last_at))
+    }
+
     /// Emails, phones, chat sessions and platform ids, primary first.
     async fn identities(&self, ctx: &Context<'_>) -> ApiResult<Vec<Identity>> {
         let loader = loader::<IdentityLoader>(ctx)?;
