@@ -1,0 +1,524 @@
+//! What an assistant needs to answer one conversation, in one read: the latest messages, the
+//! AI guide, the assistant and its prompt, who the client is and how we know their name, the
+//! same client's other channels, and the automation policy with its reasons.
+//!
+//! The rules are the pure functions here ([`message_limit`], [`link_evidence`],
+//! [`name_source`], [`name_knowledge`], [`assistant_policy`]); [`assemble`] gathers the facts.
+
+use super::Chosen;
+use crate::automation::{Decision, Reason};
+use crate::entities::client::{self, ClientSource};
+use crate::entities::conversation::{self, Channel};
+use crate::entities::message;
+use crate::entities::timeline_event::{self, TimelineKind};
+use crate::{Actor, ClientId, Domain, DomainError, DomainResult, TenantId};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Messages returned when the caller does not say.
+pub const DEFAULT_MESSAGES: i32 = 20;
+/// The most messages one context returns.
+pub const MAX_MESSAGES: i32 = 100;
+/// Other conversations of the same client returned at most, newest first.
+pub const OTHER_CHANNELS: u64 = 5;
+/// Latest messages returned per other conversation.
+pub const OTHER_CHANNEL_MESSAGES: u64 = 3;
+/// Link events of a client read when finding how a conversation was linked.
+const LINK_EVENTS_SCANNED: u64 = 500;
+
+/// How many messages to return: `None` = [`DEFAULT_MESSAGES`]; 1..=[`MAX_MESSAGES`], else bad
+/// input naming `messages`.
+pub fn message_limit(requested: Option<i32>) -> DomainResult<u64> {
+    let n = requested.unwrap_or(DEFAULT_MESSAGES);
+    if !(1..=MAX_MESSAGES).contains(&n) {
+        return Err(DomainError::invalid(
+            "messages",
+            format!("must be between 1 and {MAX_MESSAGES}"),
+        ));
+    }
+    Ok(n as u64)
+}
+
+/// How the client's name is known.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameSource {
+    /// Extraction created the client from this person's own messages ("my name is ...").
+    Extracted,
+    /// A client staff entered (or imported), linked to the conversation by hand or found
+    /// through an identifier named in the text.
+    LinkedClient,
+    /// The sender's phone number belongs to the client: the thread was linked automatically.
+    MatchedByPhone,
+    /// The sender's email, chat session or platform id belongs to the client.
+    MatchedByIdentifier,
+}
+
+/// What the timeline says about how a conversation came to its client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LinkEvidence {
+    /// The thread was opened already linked: the sender's identifier belonged to the client.
+    OpenedForKnownSender,
+    /// The thread was linked later: by extraction (`rule` names its rule) or by staff
+    /// (`rule: None`).
+    Linked { rule: Option<String> },
+    /// No event found (e.g. history merged away).
+    Unknown,
+}
+
+/// Reads the `conversation_started` payloads of a client (newest first) for `conversation`:
+/// `linked: true` marks a later link, with the extraction `rule` when automatic.
+pub fn link_evidence<'a>(
+    payloads: impl IntoIterator<Item = &'a Value>,
+    conversation: Uuid,
+) -> LinkEvidence {
+    let id = conversation.to_string();
+    let Some(event) = payloads
+        .into_iter()
+        .find(|p| p.get("conversationId").and_then(Value::as_str) == Some(id.as_str()))
+    else {
+        return LinkEvidence::Unknown;
+    };
+    if event.get("linked").and_then(Value::as_bool) == Some(true) {
+        LinkEvidence::Linked {
+            rule: event
+                .get("rule")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }
+    } else {
+        LinkEvidence::OpenedForKnownSender
+    }
+}
+
+fn phone_channel(channel: Channel) -> bool {
+    matches!(channel, Channel::Sms | Channel::Voice | Channel::Whatsapp)
+}
+
+/// How the client's name is known, from how the conversation was linked:
+/// - opened for a known sender, or linked by extraction matching a phone (`match.phone`) ->
+///   [`NameSource::MatchedByPhone`] (other identifiers: [`NameSource::MatchedByIdentifier`]);
+/// - linked by extraction creating the client (`extracted.created`) ->
+///   [`NameSource::Extracted`];
+/// - linked by hand, or by an email named in the text -> [`NameSource::LinkedClient`], unless
+///   the client itself came from extraction ([`NameSource::Extracted`]).
+pub fn name_source(evidence: &LinkEvidence, channel: Channel, source: ClientSource) -> NameSource {
+    let by_own_record = || match source {
+        ClientSource::Extracted => NameSource::Extracted,
+        _ => NameSource::LinkedClient,
+    };
+    match evidence {
+        LinkEvidence::OpenedForKnownSender if phone_channel(channel) => NameSource::MatchedByPhone,
+        LinkEvidence::OpenedForKnownSender => NameSource::MatchedByIdentifier,
+        LinkEvidence::Linked { rule: Some(rule) } => match rule.as_str() {
+            "extracted.created" => NameSource::Extracted,
+            "match.phone" => NameSource::MatchedByPhone,
+            "match.chat_session" | "match.platform_user" => NameSource::MatchedByIdentifier,
+            "match.email" if channel == Channel::Email => NameSource::MatchedByIdentifier,
+            _ => by_own_record(),
+        },
+        LinkEvidence::Linked { rule: None } | LinkEvidence::Unknown => by_own_record(),
+    }
+}
+
+/// Why the assistant should ask for the person's name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameMissing {
+    /// Nobody knows who wrote: the first message(s) of an unknown sender.
+    UnknownSender,
+    /// The client is known but has no first name on record.
+    NoNameOnRecord,
+}
+
+impl NameMissing {
+    pub fn code(self) -> &'static str {
+        match self {
+            NameMissing::UnknownSender => "UNKNOWN_SENDER",
+            NameMissing::NoNameOnRecord => "NO_NAME_ON_RECORD",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            NameMissing::UnknownSender => {
+                "The sender is not known yet: ask for their name before using one."
+            }
+            NameMissing::NoNameOnRecord => {
+                "The client has no first name on record: ask for it before using one."
+            }
+        }
+    }
+}
+
+/// The client's name as the assistant should use it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Name {
+    pub first: Option<String>,
+    pub last: Option<String>,
+    pub full: Option<String>,
+    pub source: NameSource,
+    /// Whether the identity behind the name is confirmed (false while only suggested).
+    pub confirmed: bool,
+}
+
+/// Everything about the name: what it is, whether it is missing (and why), and the first name
+/// to greet with (only when known and confirmed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NameKnowledge {
+    pub name: Option<Name>,
+    pub missing: Option<NameMissing>,
+    pub address_as: Option<String>,
+}
+
+fn clean(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The name of `client` (none = unknown sender) known through `source`; `confirmed` is false
+/// while the client is only a suggested match.
+pub fn name_knowledge(
+    client: Option<&client::Model>,
+    source: NameSource,
+    confirmed: bool,
+) -> NameKnowledge {
+    let Some(client) = client else {
+        return NameKnowledge {
+            name: None,
+            missing: Some(NameMissing::UnknownSender),
+            address_as: None,
+        };
+    };
+    let first = clean(&client.first_name);
+    let last = clean(&client.last_name);
+    let full = match (&first, &last) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(n), None) | (None, Some(n)) => Some(n.clone()),
+        (None, None) => None,
+    };
+    let missing = first.is_none().then_some(NameMissing::NoNameOnRecord);
+    let address_as = first.clone().filter(|_| confirmed);
+    NameKnowledge {
+        name: Some(Name {
+            first,
+            last,
+            full,
+            source,
+            confirmed,
+        }),
+        missing,
+        address_as,
+    }
+}
+
+/// The automation policy as an assistant reads it: the decision, its flags, and whether the
+/// conversation goes to an agent instead (contractors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssistantPolicy {
+    pub decision: Decision,
+    pub sensitive: bool,
+    pub human_review_required: bool,
+    pub contact_window_open: bool,
+    pub route_to_agent: bool,
+    /// Why the conversation goes to an agent (empty when it does not).
+    pub route_reasons: Vec<Reason>,
+}
+
+pub fn assistant_policy(decision: Decision) -> AssistantPolicy {
+    let has = |r: Reason| decision.reasons.contains(&r);
+    let route_reasons: Vec<Reason> = [Reason::Contractor]
+        .into_iter()
+        .filter(|r| has(*r))
+        .collect();
+    AssistantPolicy {
+        sensitive: has(Reason::Sensitive),
+        human_review_required: has(Reason::HumanReviewRequired) || has(Reason::NeverAutoSend),
+        contact_window_open: !has(Reason::OutsideContactWindow),
+        route_to_agent: !route_reasons.is_empty(),
+        route_reasons,
+        decision,
+    }
+}
+
+/// Another conversation of the same client.
+#[derive(Clone, Debug)]
+pub struct OtherChannel {
+    pub conversation: conversation::Model,
+    /// Its latest messages, oldest first.
+    pub messages: Vec<message::Model>,
+}
+
+/// The assistant context of one conversation.
+#[derive(Clone, Debug)]
+pub struct AssistantContext {
+    pub conversation: conversation::Model,
+    /// The latest messages, oldest first.
+    pub messages: Vec<message::Model>,
+    pub assistant: Chosen,
+    /// The linked client (after merges), if any.
+    pub client: Option<client::Model>,
+    pub name: NameKnowledge,
+    pub other_channels: Vec<OtherChannel>,
+    pub policy: AssistantPolicy,
+}
+
+/// Gathers the context of `conversation` (every role; the assistant service uses an agent
+/// token). `messages` is how many of the latest messages to return (see [`message_limit`]).
+pub async fn assemble(
+    d: &Domain,
+    actor: &Actor,
+    conversation: Uuid,
+    messages: Option<i32>,
+) -> DomainResult<AssistantContext> {
+    let limit = message_limit(messages)?;
+    let tenant = actor.tenant;
+    let thread = crate::conversations::get_in(&d.db, tenant, conversation).await?;
+    let recent = latest_messages(&d.db, tenant, thread.id, limit).await?;
+    let client = match thread.client_id {
+        Some(id) => crate::clients::find_live(&d.db, tenant, ClientId(id))
+            .await
+            .ok(),
+        None => None,
+    };
+    let source = match &client {
+        Some(c) => {
+            let evidence = evidence_for(&d.db, tenant, &thread, c.id).await?;
+            name_source(&evidence, thread.channel, c.source)
+        }
+        None => NameSource::LinkedClient,
+    };
+    let name = name_knowledge(client.as_ref(), source, true);
+    let other_channels = match &client {
+        Some(c) => others(&d.db, tenant, c.id, &thread).await?,
+        None => Vec::new(),
+    };
+    let decision = crate::conversations::settings::policy_of(d, actor, &thread, Utc::now()).await?;
+    let assistant = super::for_conversation(d, tenant, &thread).await?;
+    Ok(AssistantContext {
+        conversation: thread,
+        messages: recent,
+        assistant,
+        client,
+        name,
+        other_channels,
+        policy: assistant_policy(decision),
+    })
+}
+
+async fn latest_messages(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    conversation: Uuid,
+    limit: u64,
+) -> DomainResult<Vec<message::Model>> {
+    let mut rows = message::Entity::scoped(tenant)
+        .filter(message::Column::ConversationId.eq(conversation))
+        .order_by_desc(message::Column::SentAt)
+        .order_by_desc(message::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+/// The link events of the conversation's client (and of the client it was merged into).
+async fn evidence_for(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    thread: &conversation::Model,
+    live: Uuid,
+) -> DomainResult<LinkEvidence> {
+    let ids: Vec<Uuid> = thread.client_id.into_iter().chain([live]).collect();
+    let events = timeline_event::Entity::scoped(tenant)
+        .filter(timeline_event::Column::ClientId.is_in(ids))
+        .filter(timeline_event::Column::Kind.eq(TimelineKind::ConversationStarted))
+        .order_by_desc(timeline_event::Column::OccurredAt)
+        .order_by_desc(timeline_event::Column::Id)
+        .limit(LINK_EVENTS_SCANNED)
+        .all(db)
+        .await?;
+    Ok(link_evidence(events.iter().map(|e| &e.payload), thread.id))
+}
+
+async fn others(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    client: Uuid,
+    thread: &conversation::Model,
+) -> DomainResult<Vec<OtherChannel>> {
+    let ids: Vec<Uuid> = thread.client_id.into_iter().chain([client]).collect();
+    let rows = conversation::Entity::scoped(tenant)
+        .filter(conversation::Column::ClientId.is_in(ids))
+        .filter(conversation::Column::Id.ne(thread.id))
+        .order_by_desc(conversation::Column::ActivityAt)
+        .order_by_desc(conversation::Column::Id)
+        .limit(OTHER_CHANNELS)
+        .all(db)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let messages = latest_messages(db, tenant, row.id, OTHER_CHANNEL_MESSAGES).await?;
+        out.push(OtherChannel {
+            conversation: row,
+            messages,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::{self, PolicyInput};
+    use serde_json::json;
+
+    #[test]
+    fn message_limits_default_to_twenty_and_name_the_field() {
+        assert_eq!(message_limit(None).unwrap(), 20);
+        assert_eq!(message_limit(Some(5)).unwrap(), 5);
+        assert_eq!(message_limit(Some(100)).unwrap(), 100);
+        for bad in [0, -1, 101] {
+            match message_limit(Some(bad)).unwrap_err() {
+                DomainError::Invalid { field, .. } => assert_eq!(field, "messages"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn link_evidence_reads_the_conversations_own_event() {
+        let me = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let opened = json!({ "conversationId": me, "channel": "sms" });
+        let staff = json!({ "conversationId": me, "linked": true });
+        let extracted =
+            json!({ "conversationId": me, "linked": true, "rule": "extracted.created" });
+        let elsewhere = json!({ "conversationId": other, "linked": true });
+        assert_eq!(
+            link_evidence([&elsewhere, &opened], me),
+            LinkEvidence::OpenedForKnownSender
+        );
+        assert_eq!(
+            link_evidence([&staff], me),
+            LinkEvidence::Linked { rule: None }
+        );
+        assert_eq!(
+            link_evidence([&extracted, &opened], me),
+            LinkEvidence::Linked {
+                rule: Some("extracted.created".into())
+            }
+        );
+        assert_eq!(link_evidence([&elsewhere], me), LinkEvidence::Unknown);
+    }
+
+    #[test]
+    fn name_sources_follow_how_the_thread_was_linked() {
+        use ClientSource::*;
+        let linked = |rule: &str| LinkEvidence::Linked {
+            rule: Some(rule.into()),
+        };
+        assert_eq!(
+            name_source(&LinkEvidence::OpenedForKnownSender, Channel::Sms, Manual),
+            NameSource::MatchedByPhone
+        );
+        assert_eq!(
+            name_source(&LinkEvidence::OpenedForKnownSender, Channel::Email, Manual),
+            NameSource::MatchedByIdentifier
+        );
+        assert_eq!(
+            name_source(&linked("extracted.created"), Channel::Sms, Extracted),
+            NameSource::Extracted
+        );
+        assert_eq!(
+            name_source(&linked("match.phone"), Channel::Chat, Manual),
+            NameSource::MatchedByPhone
+        );
+        assert_eq!(
+            name_source(&linked("match.email"), Channel::Sms, Manual),
+            NameSource::LinkedClient
+        );
+        assert_eq!(
+            name_source(&linked("match.email"), Channel::Sms, Extracted),
+            NameSource::Extracted
+        );
+        assert_eq!(
+            name_source(&LinkEvidence::Linked { rule: None }, Channel::Sms, Manual),
+            NameSource::LinkedClient
+        );
+        assert_eq!(
+            name_source(&LinkEvidence::Unknown, Channel::Sms, Extracted),
+            NameSource::Extracted
+        );
+    }
+
+    fn client(first: Option<&str>, last: Option<&str>) -> client::Model {
+        let rules = crate::clients::TenantRules {
+            region: crate::values::Region::parse("CA").unwrap(),
+            statuses: vec!["new".into()],
+            funnel_stages: vec![],
+        };
+        let mut c = crate::clients::blank(TenantId(Uuid::now_v7()), &rules, ClientSource::Manual);
+        c.first_name = first.map(str::to_string);
+        c.last_name = last.map(str::to_string);
+        c
+    }
+
+    #[test]
+    fn unknown_senders_and_nameless_clients_miss_a_name() {
+        let unknown = name_knowledge(None, NameSource::LinkedClient, true);
+        assert_eq!(unknown.missing, Some(NameMissing::UnknownSender));
+        assert!(unknown.name.is_none() && unknown.address_as.is_none());
+        let nameless = name_knowledge(
+            Some(&client(None, Some("  "))),
+            NameSource::MatchedByPhone,
+            true,
+        );
+        assert_eq!(nameless.missing, Some(NameMissing::NoNameOnRecord));
+        assert_eq!(nameless.name.unwrap().full, None);
+    }
+
+    #[test]
+    fn known_names_are_addressed_only_when_confirmed() {
+        let ada = client(Some(" Ada "), Some("Lovelace"));
+        let known = name_knowledge(Some(&ada), NameSource::Extracted, true);
+        assert_eq!(known.missing, None);
+        assert_eq!(known.address_as.as_deref(), Some("Ada"));
+        let name = known.name.unwrap();
+        assert_eq!(name.full.as_deref(), Some("Ada Lovelace"));
+        assert_eq!(name.source, NameSource::Extracted);
+        let unconfirmed = name_knowledge(Some(&ada), NameSource::MatchedByPhone, false);
+        assert_eq!(unconfirmed.address_as, None);
+        assert!(!unconfirmed.name.unwrap().confirmed);
+    }
+
+    fn decide(sensitive: bool, contractor: bool) -> Decision {
+        automation::decide(&PolicyInput {
+            sensitive,
+            thread_override: None,
+            never_auto_send: false,
+            human_review_required: false,
+            contractor,
+            preferred_channels: Vec::new(),
+            windows: Vec::new(),
+            channel: automation::Channel::Sms,
+            at: Utc::now(),
+        })
+    }
+
+    #[test]
+    fn contractors_route_to_an_agent_and_sensitive_clients_are_flagged() {
+        let plain = assistant_policy(decide(false, false));
+        assert!(plain.decision.may_auto_send && !plain.route_to_agent && !plain.sensitive);
+        assert!(plain.contact_window_open);
+        let contractor = assistant_policy(decide(false, true));
+        assert!(contractor.route_to_agent && !contractor.decision.may_auto_send);
+        assert_eq!(contractor.route_reasons, vec![Reason::Contractor]);
+        let sensitive = assistant_policy(decide(true, false));
+        assert!(sensitive.sensitive && !sensitive.decision.may_auto_send);
+        assert!(!sensitive.route_to_agent);
+    }
+}
