@@ -21,6 +21,7 @@ macro_rules! mirror_enum {
     };
 }
 
+pub mod assistants;
 mod audit;
 pub mod clients;
 pub mod conversations;
@@ -50,6 +51,7 @@ pub struct Query(
     conversations::ConversationQuery,
     jobs::JobQuery,
     crm::CrmQuery,
+    assistants::AssistantQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub struct Mutation(
     conversations::ConversationMutation,
     jobs::JobMutation,
     crm::CrmMutation,
+    assistants::AssistantMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -222,10 +222,7 @@ pub async fn update(
     let mut drop = assistant_default::Entity::scoped_delete(actor.tenant)
         .filter(assistant_default::Column::AssistantId.eq(id));
     if saved.archived_at.is_none() {
-        let served: Vec<Channel> = all_channels()
-            .filter(|c| rules::serves(&saved, *c))
-            .collect();
-        drop = drop.filter(assistant_default::Column::Channel.is_not_in(served));
+        drop = drop.filter(assistant_default::Column::Channel.is_not_in(rules::served(&saved)));
     }
     drop.exec(&txn).await?;
     audit::record(
@@ -242,11 +239,6 @@ pub async fn update(
     .await?;
     txn.commit().await?;
     Ok(saved)
-}
-
-fn all_channels() -> impl Iterator<Item = Channel> {
-    use sea_orm::Iterable;
-    Channel::iter()
 }
 
 /// Deletes an assistant (admins): its channel defaults go with it and conversations it was

@@ -68,6 +68,16 @@ pub fn choose(
     Choice::CreateDefault
 }
 
+/// The channels an assistant serves, in the order it lists them (unknown names skipped).
+pub fn served(a: &assistant::Model) -> Vec<Channel> {
+    use sea_orm::Iterable;
+    a.channels
+        .0
+        .iter()
+        .filter_map(|name| Channel::iter().find(|c| channel_name(*c) == name))
+        .collect()
+}
+
 /// The `snake_case` name of a channel, as stored in `assistants.channels`.
 pub fn channel_name(channel: Channel) -> &'static str {
     match channel {
