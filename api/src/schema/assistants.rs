@@ -389,10 +389,10 @@ impl AssistantQuery {
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
-        #[graphql(default = 20)] messages: i32,
+        #[graphql(default = 20)] messages: Option<i32>,
     ) -> ApiResult<AssistantContext> {
         let id = parse_id("conversationId", &conversation_id)?;
-        let c = context::assemble(domain(ctx), actor(ctx)?, id, Some(messages)).await?;
+        let c = context::assemble(domain(ctx), actor(ctx)?, id, messages).await?;
         Ok(c.into())
     }
 }
