@@ -68,6 +68,11 @@ pub async fn add(
         channel: Set(input.channel),
         secret: Set(secret),
         created_at: Set(chrono::Utc::now()),
+        auto_create_clients: Set(None),
+        auto_create_since: Set(None),
+        default_region: Set(None),
+        known_sender_check: Set(None),
+        extractors: Set(None),
     };
     let saved = tenant_channel::Entity::insert(row)
         .exec_with_returning(&txn)

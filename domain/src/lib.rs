@@ -25,6 +25,7 @@ pub mod seed;
 pub mod sms;
 pub mod tenants;
 pub mod timeline;
+pub mod tracking;
 pub mod values;
 
 pub use actor::{Actor, Role};

@@ -60,6 +60,10 @@ pub async fn create(db: &impl ConnectionTrait, input: NewTenant) -> DomainResult
             DEFAULT_STATUSES.iter().map(|s| s.to_string()).collect(),
         )),
         funnel_stages: Set(StringList::default()),
+        auto_create_clients: Set(true),
+        auto_create_since: Set(None),
+        known_sender_check: Set(tenant::KnownSenderCheck::Link),
+        extractors: Set(None),
     };
     tenant::Entity::insert(row)
         .exec_with_returning(db)

@@ -64,6 +64,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
+    /// A picture of the person a platform supplied (https URL).
+    pub avatar_url: Option<String>,
 }
 
 /// Where a client record came from.

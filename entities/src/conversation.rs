@@ -26,7 +26,14 @@ pub struct Model {
     pub contact_name: Option<String>,
     /// The assistant assigned to this thread (`None` = the channel's default answers).
     pub assistant_id: Option<Uuid>,
+    /// The sender's picture, when the platform supplied one.
+    pub contact_avatar_url: Option<String>,
     pub last_message_at: Option<DateTimeUtc>,
+    /// The client the sender's identifier belongs to, waiting for confirmation (see
+    /// [`IdentityStatus`]); `None` when no check applies.
+    pub suggested_client_id: Option<Uuid>,
+    /// Where the identity check of this thread stands; `None` when none applies.
+    pub identity_status: Option<IdentityStatus>,
     /// The last message, or the start for a thread without messages: what lists sort on.
     pub activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
@@ -69,6 +76,24 @@ pub enum ConversationStatus {
     Active,
     #[sea_orm(string_value = "closed")]
     Closed,
+}
+
+/// The check "is this sender the client their number belongs to?" on a new thread.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityStatus {
+    /// The thread carries `suggested_client_id`, not yet linked.
+    #[sea_orm(string_value = "suggested")]
+    Suggested,
+    /// Staff or the assistant service confirmed it: the thread is linked to the client.
+    #[sea_orm(string_value = "confirmed")]
+    Confirmed,
+    /// The sender is not that client: kept apart, and remembered.
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

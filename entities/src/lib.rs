@@ -16,6 +16,7 @@ pub mod crm_activity;
 pub mod crm_connection;
 pub mod crm_link;
 pub mod duplicate_suggestion;
+pub mod identity_rejection;
 pub mod ids;
 pub mod instance_setting;
 pub mod json;

@@ -18,6 +18,14 @@ pub struct Model {
     /// The provider's signing secret or public key.
     pub secret: Option<String>,
     pub created_at: DateTimeUtc,
+    /// Overrides of the tenant's tracking controls for this number or inbox (`None` =
+    /// the tenant's value).
+    pub auto_create_clients: Option<bool>,
+    pub auto_create_since: Option<DateTimeUtc>,
+    pub default_region: Option<String>,
+    pub known_sender_check: Option<crate::tenant::KnownSenderCheck>,
+    #[sea_orm(column_type = "Json", nullable)]
+    pub extractors: Option<crate::json::StringList>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -74,6 +74,15 @@ pub enum TimelineKind {
     ConversationUpdated,
     #[sea_orm(string_value = "crm_synced")]
     CrmSynced,
+    /// A new thread's sender was suggested as this client ("is this Ada?").
+    #[sea_orm(string_value = "identity_suggested")]
+    IdentitySuggested,
+    /// Someone confirmed a thread's sender is this client.
+    #[sea_orm(string_value = "identity_confirmed")]
+    IdentityConfirmed,
+    /// Someone answered that a thread's sender is not this client.
+    #[sea_orm(string_value = "identity_rejected")]
+    IdentityRejected,
 }
 
 #[derive(

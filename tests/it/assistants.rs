@@ -661,3 +661,58 @@ async fn policy_reports_sensitive_clients_and_routes_contractors_to_an_agent() {
     );
     assert_eq!(p["routeReasons"], json!([{ "code": "CONTRACTOR" }]));
 }
+
+#[tokio::test]
+async fn a_suggested_identity_is_unconfirmed_until_someone_confirms_it() {
+    let s = setup().await;
+    let (app, admin, agent) = (&s.app, s.admin.as_str(), s.agent.as_str());
+    app.ok(
+        admin,
+        "mutation { updateTracking(input: { knownSenderCheck: CONFIRM }) { knownSenderCheck } }",
+        json!({}),
+    )
+    .await;
+    let ada = app
+        .create_client(
+            admin,
+            json!({ "firstName": "Ada", "lastName": "Lovelace", "phone": "416 555 0190" }),
+        )
+        .await;
+    let email = start(app, agent, "EMAIL", "ada@example.com").await;
+    app.ok(
+        agent,
+        "mutation($c: ID!, $cl: ID!) { linkConversation(conversationId: $c, clientId: $cl) { id } }",
+        json!({ "c": email, "cl": ada["id"] }),
+    )
+    .await;
+    send(app, agent, &email, "Your invoice").await;
+    let (thread, _) = inbound(&s, "s1", "4165550190", "Hi it's me").await;
+
+    // "Is this Ada?": the name is there but unconfirmed, nobody is greeted by it, and Ada's
+    // other conversations stay out of the context.
+    let query = CONTEXT.replace("addressAs", "addressAs suggestedClient { id firstName }");
+    let c = app.ok(agent, &query, json!({ "id": thread })).await["assistantContext"].clone();
+    assert_eq!(c["client"]["id"], ada["id"]);
+    assert_eq!(c["client"]["name"]["confirmed"], false);
+    assert_eq!(c["client"]["name"]["source"], "MATCHED_BY_PHONE");
+    assert_eq!(
+        c["suggestedClient"],
+        json!({ "id": ada["id"], "firstName": "Ada" })
+    );
+    assert_eq!(c["addressAs"], Value::Null);
+    assert_eq!(c["nameMissing"], false);
+    assert_eq!(c["otherChannels"], json!([]));
+
+    app.ok(
+        agent,
+        "mutation($id: ID!) { confirmConversationIdentity(conversationId: $id) { identityStatus } }",
+        json!({ "id": thread }),
+    )
+    .await;
+    let c = app.ok(agent, &query, json!({ "id": thread })).await["assistantContext"].clone();
+    assert_eq!(c["client"]["name"]["confirmed"], true);
+    assert_eq!(c["client"]["name"]["source"], "MATCHED_BY_PHONE");
+    assert_eq!(c["suggestedClient"], Value::Null);
+    assert_eq!(c["addressAs"], "Ada");
+    assert_eq!(c["otherChannels"][0]["conversationId"], email);
+}

@@ -20,3 +20,4 @@ mod limits;
 mod merge;
 pub(crate) mod realtime;
 mod schema;
+mod tracking;

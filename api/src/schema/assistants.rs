@@ -176,6 +176,14 @@ pub struct ContextClient {
     pub record: Client,
 }
 
+/// The client the sender's identifier belongs to, waiting for confirmation: the assistant may
+/// ask "is this Ada?" (then `confirmConversationIdentity` or `rejectConversationIdentity`).
+#[derive(SimpleObject)]
+pub struct SuggestedIdentity {
+    pub id: ID,
+    pub first_name: Option<String>,
+}
+
 /// Why the assistant should ask for the person's name.
 #[derive(SimpleObject)]
 pub struct NameMissingReason {
@@ -255,14 +263,19 @@ pub struct AssistantContext {
     /// Staff guidance for this conversation.
     pub ai_guide: Option<String>,
     pub assistant: ContextAssistant,
-    /// Null while the sender is unknown.
+    /// The linked client; while an identity check waits, the suggested client with
+    /// `name.confirmed: false` (and `suggestedClient` set). Null while the sender is unknown.
     pub client: Option<ContextClient>,
+    /// Set while the sender's identifier suggests a client nobody confirmed yet.
+    pub suggested_client: Option<SuggestedIdentity>,
     /// True when no first name is known: the assistant should ask for it.
     pub name_missing: bool,
     pub name_missing_reason: Option<NameMissingReason>,
-    /// The first name to greet with: set only when known and confirmed.
+    /// The first name to greet with: set only when known and, when an identity check
+    /// applies, confirmed.
     pub address_as: Option<String>,
-    /// The same client's other conversations, newest first (at most 5, 3 messages each).
+    /// The same client's other conversations, newest first (at most 5, 3 messages each);
+    /// empty while the identity is only suggested.
     pub other_channels: Vec<OtherChannel>,
     pub policy: AssistantPolicy,
 }
@@ -270,6 +283,10 @@ pub struct AssistantContext {
 impl From<context::AssistantContext> for AssistantContext {
     fn from(c: context::AssistantContext) -> Self {
         let thread = c.conversation;
+        let suggested_client = c.suggested.map(|s| SuggestedIdentity {
+            id: ID(s.id.to_string()),
+            first_name: s.first_name,
+        });
         let client = match (c.client, c.name.name) {
             (Some(client), Some(name)) => Some(ContextClient {
                 id: ID(client.id.to_string()),
@@ -300,6 +317,7 @@ impl From<context::AssistantContext> for AssistantContext {
                 chosen_by: c.assistant.by.into(),
             },
             client,
+            suggested_client,
             name_missing: c.name.missing.is_some(),
             name_missing_reason: c.name.missing.map(Into::into),
             address_as: c.name.address_as,

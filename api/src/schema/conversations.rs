@@ -26,6 +26,16 @@ mirror_enum!(
 mirror_enum!(ConversationStatus = thread::ConversationStatus { Active, Closed });
 mirror_enum!(MessageDirection = message::Direction { Inbound, Outbound });
 mirror_enum!(
+    /// Where the check "is this sender the client their identifier belongs to?" stands:
+    /// `SUGGESTED` (see `suggestedClient`; not linked yet), `CONFIRMED` (linked), `REJECTED`
+    /// (kept apart, and remembered).
+    IdentityStatus = thread::IdentityStatus {
+        Suggested,
+        Confirmed,
+        Rejected
+    }
+);
+mirror_enum!(
     /// Where an inbound message is in extraction: `PENDING` until the extraction job ran,
     /// `DONE` after, `SKIPPED` for messages extraction does not read (outbound, erased).
     ExtractionState = message::ExtractionState {
@@ -72,6 +82,26 @@ impl Conversation {
     /// The name the sender gave the provider.
     async fn contact_name(&self) -> Option<&str> {
         self.0.contact_name.as_deref()
+    }
+    /// The sender's picture, when the platform supplied one.
+    async fn contact_avatar_url(&self) -> Option<&str> {
+        self.0.contact_avatar_url.as_deref()
+    }
+    /// The identity check of this thread; null when none applies (the sender was unknown,
+    /// or the channel links known senders at once).
+    async fn identity_status(&self) -> Option<IdentityStatus> {
+        self.0.identity_status.map(Into::into)
+    }
+    /// The client the sender's identifier belongs to, while the thread waits for
+    /// `confirmConversationIdentity` or `rejectConversationIdentity` ("is this Ada?").
+    async fn suggested_client(&self, ctx: &Context<'_>) -> ApiResult<Option<Client>> {
+        let (Some(thread::IdentityStatus::Suggested), Some(id)) =
+            (self.0.identity_status, self.0.suggested_client_id)
+        else {
+            return Ok(None);
+        };
+        let loader = loader::<ClientLoader>(ctx)?;
+        Ok(loader.load_one(id).await?.map(Client))
     }
     /// An admin's sensitivity override for this thread (null = as the client).
     async fn sensitivity_override(&self) -> Option<bool> {
@@ -180,11 +210,20 @@ pub struct TenantChannel {
     pub address: String,
     pub channel: ConversationChannel,
     pub created_at: DateTime<Utc>,
+    /// The tracking controls in force for messages arriving here.
+    pub tracking: super::tracking::Tracking,
+    /// This channel's own values (null: the tenant's).
+    pub tracking_overrides: super::tracking::TrackingOverrides,
 }
 
-impl From<clientele_domain::entities::tenant_channel::Model> for TenantChannel {
-    fn from(c: clientele_domain::entities::tenant_channel::Model) -> Self {
+impl TenantChannel {
+    pub fn new(
+        c: clientele_domain::entities::tenant_channel::Model,
+        tenant: &clientele_domain::entities::tenant::Model,
+    ) -> Self {
         TenantChannel {
+            tracking: clientele_domain::tracking::effective(tenant, Some(&c)).into(),
+            tracking_overrides: super::tracking::TrackingOverrides::of(&c),
             id: ID(c.id.to_string()),
             provider: c.provider,
             address: c.address,
@@ -265,8 +304,13 @@ pub struct ConversationQuery;
 impl ConversationQuery {
     /// The tenant's receiving numbers and inboxes (admins).
     async fn tenant_channels(&self, ctx: &Context<'_>) -> ApiResult<Vec<TenantChannel>> {
-        let list = channels::list(domain(ctx), actor(ctx)?).await?;
-        Ok(list.into_iter().map(Into::into).collect())
+        let (d, actor) = (domain(ctx), actor(ctx)?);
+        let list = channels::list(d, actor).await?;
+        let tenant = clientele_domain::tenants::get(&d.db, actor.tenant).await?;
+        Ok(list
+            .into_iter()
+            .map(|c| TenantChannel::new(c, &tenant))
+            .collect())
     }
 
     async fn conversation(&self, ctx: &Context<'_>, id: ID) -> ApiResult<Option<Conversation>> {
@@ -363,7 +407,8 @@ impl ConversationMutation {
             },
         )
         .await?;
-        Ok(saved.into())
+        let tenant = clientele_domain::tenants::get(&domain(ctx).db, actor(ctx)?.tenant).await?;
+        Ok(TenantChannel::new(saved, &tenant))
     }
 
     /// Starts a conversation with `to` on `channel` (phones are read in the tenant's region),
@@ -456,6 +501,33 @@ impl ConversationMutation {
         let client = ClientId(parse_id("clientId", &client_id)?);
         Ok(Conversation(
             conversations::link(domain(ctx), actor(ctx)?, id, client).await?,
+        ))
+    }
+
+    /// Confirms that the thread's sender is its suggested client (agents; the assistant
+    /// service after asking "is this Ada?"): the thread is linked to the client.
+    async fn confirm_conversation_identity(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> ApiResult<Conversation> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        Ok(Conversation(
+            conversations::identity::confirm(domain(ctx), actor(ctx)?, id).await?,
+        ))
+    }
+
+    /// Answers that the thread's sender is not its suggested client (agents; the assistant
+    /// service): the thread stays apart, and that identifier is never suggested or linked
+    /// automatically to that client again.
+    async fn reject_conversation_identity(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+    ) -> ApiResult<Conversation> {
+        let id = parse_id("conversationId", &conversation_id)?;
+        Ok(Conversation(
+            conversations::identity::reject(domain(ctx), actor(ctx)?, id).await?,
         ))
     }
 }

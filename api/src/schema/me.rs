@@ -49,11 +49,15 @@ pub struct Tenant {
     pub client_statuses: Vec<String>,
     /// Funnel stages, in order.
     pub funnel_stages: Vec<String>,
+    /// What Clientele does on its own with the people who write in.
+    pub tracking: super::tracking::Tracking,
 }
 
 impl From<tenant::Model> for Tenant {
     fn from(t: tenant::Model) -> Self {
+        let tracking = clientele_domain::tracking::effective(&t, None).into();
         Tenant {
+            tracking,
             id: ID(t.id.to_string()),
             slug: t.slug,
             name: t.name,

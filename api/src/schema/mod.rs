@@ -30,6 +30,7 @@ pub mod jobs;
 pub mod loaders;
 mod me;
 mod preferences;
+pub mod tracking;
 
 use crate::auth::AuthError;
 use crate::error::{ApiError, ApiResult, RATE_LIMITED, coded};
@@ -65,6 +66,7 @@ pub struct Mutation(
     jobs::JobMutation,
     crm::CrmMutation,
     assistants::AssistantMutation,
+    tracking::TrackingMutation,
 );
 
 #[derive(MergedSubscription, Default)]

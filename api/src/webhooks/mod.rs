@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use clientele_domain::conversations::{self, Inbound, Ingested};
 use clientele_domain::entities::conversation::Channel;
 use clientele_domain::entities::tenant_channel;
-use clientele_domain::{Domain, DomainError, TenantId};
+use clientele_domain::{Domain, DomainError};
 use payload::{InboundMessage, PayloadError};
 use serde_json::json;
 use signature::VerifyError;
@@ -155,8 +155,9 @@ pub async fn receive(
         body: message.body,
         sent_at: message.received_at,
         sender_name: message.sender_name,
+        avatar_url: message.avatar_url,
     };
-    match conversations::ingest(&domain, TenantId(channel.tenant_id), inbound).await {
+    match conversations::ingest(&domain, &channel, inbound).await {
         Ok(Ingested::Stored {
             conversation,
             message,

@@ -33,6 +33,7 @@
 //! | `text` | yes | the message text, not empty, at most 64 KiB of UTF-8 |
 //! | `name` | no | the sender's display name |
 //! | `receivedAt` | no | when the message was received, RFC 3339 (e.g. `2024-06-11T09:30:00+02:00`) |
+//! | `avatarUrl` | no | the sender's picture on the platform (http or https URL); kept on the conversation and its client |
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -118,6 +119,8 @@ pub struct InboundMessage {
     pub received_at: Option<DateTime<Utc>>,
     pub sender_name: Option<String>,
     pub media_urls: Vec<String>,
+    /// The sender's picture, when the platform supplies one (http or https).
+    pub avatar_url: Option<String>,
 }
 
 /// Why a webhook body was refused (`400 Bad Request`). Names fields, never their values.
@@ -221,6 +224,7 @@ pub fn parse_telnyx(raw: &[u8]) -> Result<Option<InboundMessage>, PayloadError> 
         received_at,
         sender_name: None,
         media_urls,
+        avatar_url: None,
     }))
 }
 
@@ -278,6 +282,7 @@ pub fn parse_twilio(form: &[(String, String)]) -> Result<InboundMessage, Payload
         received_at: None,
         sender_name,
         media_urls,
+        avatar_url: None,
     })
 }
 
@@ -322,6 +327,10 @@ pub fn parse_generic(raw: &[u8]) -> Result<InboundMessage, PayloadError> {
         Some(at) => Some(timestamp("receivedAt", at)?),
         None => None,
     };
+    let avatar_url = match opt_str(root, "", "avatarUrl")? {
+        Some(url) => Some(clean_url("avatarUrl".to_string(), url)?),
+        None => None,
+    };
     Ok(InboundMessage {
         provider: "generic",
         provider_message_id: id,
@@ -332,6 +341,7 @@ pub fn parse_generic(raw: &[u8]) -> Result<InboundMessage, PayloadError> {
         received_at,
         sender_name,
         media_urls: Vec::new(),
+        avatar_url,
     })
 }
 
@@ -521,6 +531,7 @@ mod tests {
             received_at: utc("2024-06-11T09:30:00.900Z"),
             sender_name: None,
             media_urls: vec!["https://media.example.net/a1.jpg".into()],
+            avatar_url: None,
         };
         assert_eq!(
             telnyx(&telnyx_event("message.received")),
@@ -627,6 +638,7 @@ mod tests {
             received_at: None,
             sender_name: None,
             media_urls: Vec::new(),
+            avatar_url: None,
         };
         assert_eq!(parse_twilio(&form(TWILIO_SMS)), Ok(expected));
     }
@@ -721,6 +733,7 @@ mod tests {
             received_at: utc("2024-06-11T09:30:00Z"),
             sender_name: Some("Nguyễn Văn A".into()),
             media_urls: Vec::new(),
+            avatar_url: None,
         };
         assert_eq!(parse_generic(GENERIC.as_bytes()), Ok(expected));
         let minimal = br#"{"id": "1", "channel": "SMS", "from": "+1", "to": "+2", "text": "hi", "name": null}"#;

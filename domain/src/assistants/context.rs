@@ -8,7 +8,7 @@
 use super::Chosen;
 use crate::automation::{Decision, Reason};
 use crate::entities::client::{self, ClientSource};
-use crate::entities::conversation::{self, Channel};
+use crate::entities::conversation::{self, Channel, IdentityStatus};
 use crate::entities::message;
 use crate::entities::timeline_event::{self, TimelineKind};
 use crate::{Actor, ClientId, Domain, DomainError, DomainResult, TenantId};
@@ -92,6 +92,43 @@ pub fn link_evidence<'a>(
     }
 }
 
+/// Whom the conversation is about, from its client and its identity check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// Linked to this client; `confirmed_match` when the sender's identifier was suggested as
+    /// this client and someone confirmed it.
+    Linked { client: Uuid, confirmed_match: bool },
+    /// Not linked: the sender's identifier belongs to this client, waiting for an answer
+    /// ("is this Ada?").
+    Suggested(Uuid),
+    /// Nobody yet.
+    Unknown,
+}
+
+pub fn identity(thread: &conversation::Model) -> Identity {
+    match (
+        thread.client_id,
+        thread.identity_status,
+        thread.suggested_client_id,
+    ) {
+        (Some(client), status, suggested) => Identity::Linked {
+            client,
+            confirmed_match: status == Some(IdentityStatus::Confirmed) && suggested == Some(client),
+        },
+        (None, Some(IdentityStatus::Suggested), Some(suggested)) => Identity::Suggested(suggested),
+        (None, _, _) => Identity::Unknown,
+    }
+}
+
+/// How a client found through the sender's own identifier is known.
+pub fn matched_source(channel: Channel) -> NameSource {
+    if phone_channel(channel) {
+        NameSource::MatchedByPhone
+    } else {
+        NameSource::MatchedByIdentifier
+    }
+}
+
 fn phone_channel(channel: Channel) -> bool {
     matches!(channel, Channel::Sms | Channel::Voice | Channel::Whatsapp)
 }
@@ -109,8 +146,7 @@ pub fn name_source(evidence: &LinkEvidence, channel: Channel, source: ClientSour
         _ => NameSource::LinkedClient,
     };
     match evidence {
-        LinkEvidence::OpenedForKnownSender if phone_channel(channel) => NameSource::MatchedByPhone,
-        LinkEvidence::OpenedForKnownSender => NameSource::MatchedByIdentifier,
+        LinkEvidence::OpenedForKnownSender => matched_source(channel),
         LinkEvidence::Linked { rule: Some(rule) } => match rule.as_str() {
             "extracted.created" => NameSource::Extracted,
             "match.phone" => NameSource::MatchedByPhone,
@@ -258,8 +294,11 @@ pub struct AssistantContext {
     /// The latest messages, oldest first.
     pub messages: Vec<message::Model>,
     pub assistant: Chosen,
-    /// The linked client (after merges), if any.
+    /// The linked client (after merges), or while the identity check waits, the suggested
+    /// client (then `name.confirmed` is false and `suggested` is set).
     pub client: Option<client::Model>,
+    /// The client the sender's identifier suggests, while unconfirmed.
+    pub suggested: Option<client::Model>,
     pub name: NameKnowledge,
     pub other_channels: Vec<OtherChannel>,
     pub policy: AssistantPolicy,
@@ -277,23 +316,54 @@ pub async fn assemble(
     let tenant = actor.tenant;
     let thread = crate::conversations::get_in(&d.db, tenant, conversation).await?;
     let recent = latest_messages(&d.db, tenant, thread.id, limit).await?;
-    let client = match thread.client_id {
-        Some(id) => crate::clients::find_live(&d.db, tenant, ClientId(id))
+    let live = |id: Uuid| async move {
+        crate::clients::find_live(&d.db, tenant, ClientId(id))
             .await
-            .ok(),
-        None => None,
+            .ok()
     };
-    let source = match &client {
-        Some(c) => {
-            let evidence = evidence_for(&d.db, tenant, &thread, c.id).await?;
-            name_source(&evidence, thread.channel, c.source)
-        }
-        None => NameSource::LinkedClient,
-    };
-    let name = name_knowledge(client.as_ref(), source, true);
-    let other_channels = match &client {
-        Some(c) => others(&d.db, tenant, c.id, &thread).await?,
-        None => Vec::new(),
+    let (client, suggested, name, other_channels) = match identity(&thread) {
+        Identity::Linked {
+            client,
+            confirmed_match,
+        } => match live(client).await {
+            Some(c) => {
+                let source = if confirmed_match {
+                    matched_source(thread.channel)
+                } else {
+                    let evidence = evidence_for(&d.db, tenant, &thread, c.id).await?;
+                    name_source(&evidence, thread.channel, c.source)
+                };
+                let name = name_knowledge(Some(&c), source, true);
+                let others = others(&d.db, tenant, c.id, &thread).await?;
+                (Some(c), None, name, others)
+            }
+            None => (
+                None,
+                None,
+                name_knowledge(None, NameSource::LinkedClient, true),
+                Vec::new(),
+            ),
+        },
+        // Until someone confirms, the assistant may ask "is this Ada?" but neither greets
+        // Ada by name nor reads Ada's other conversations.
+        Identity::Suggested(id) => match live(id).await {
+            Some(c) => {
+                let name = name_knowledge(Some(&c), matched_source(thread.channel), false);
+                (Some(c.clone()), Some(c), name, Vec::new())
+            }
+            None => (
+                None,
+                None,
+                name_knowledge(None, NameSource::LinkedClient, true),
+                Vec::new(),
+            ),
+        },
+        Identity::Unknown => (
+            None,
+            None,
+            name_knowledge(None, NameSource::LinkedClient, true),
+            Vec::new(),
+        ),
     };
     let decision = crate::conversations::settings::policy_of(d, actor, &thread, Utc::now()).await?;
     let assistant = super::for_conversation(d, tenant, &thread).await?;
@@ -302,6 +372,7 @@ pub async fn assemble(
         messages: recent,
         assistant,
         client,
+        suggested,
         name,
         other_channels,
         policy: assistant_policy(decision),
@@ -452,6 +523,70 @@ mod tests {
         assert_eq!(
             name_source(&LinkEvidence::Unknown, Channel::Sms, Extracted),
             NameSource::Extracted
+        );
+    }
+
+    fn thread(
+        client: Option<Uuid>,
+        status: Option<IdentityStatus>,
+        suggested: Option<Uuid>,
+    ) -> conversation::Model {
+        let now = Utc::now();
+        conversation::Model {
+            id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            client_id: client,
+            channel: Channel::Sms,
+            channel_identifier: "+14165550100".into(),
+            inbox: None,
+            status: conversation::ConversationStatus::Active,
+            ai_guide: None,
+            sensitivity_override: None,
+            contact_name: None,
+            assistant_id: None,
+            contact_avatar_url: None,
+            last_message_at: None,
+            suggested_client_id: suggested,
+            identity_status: status,
+            activity_at: now,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn suggestions_are_not_links_and_confirmed_matches_are_known() {
+        let ada = Uuid::now_v7();
+        let bob = Uuid::now_v7();
+        use IdentityStatus::*;
+        assert_eq!(
+            identity(&thread(None, Some(Suggested), Some(ada))),
+            Identity::Suggested(ada)
+        );
+        assert_eq!(
+            identity(&thread(Some(ada), Some(Confirmed), Some(ada))),
+            Identity::Linked {
+                client: ada,
+                confirmed_match: true
+            }
+        );
+        // Linked by hand to someone else after a confirmation: not a confirmed match.
+        assert_eq!(
+            identity(&thread(Some(bob), Some(Confirmed), Some(ada))),
+            Identity::Linked {
+                client: bob,
+                confirmed_match: false
+            }
+        );
+        assert_eq!(
+            identity(&thread(None, Some(Rejected), None)),
+            Identity::Unknown
+        );
+        assert_eq!(identity(&thread(None, None, None)), Identity::Unknown);
+        assert_eq!(matched_source(Channel::Sms), NameSource::MatchedByPhone);
+        assert_eq!(
+            matched_source(Channel::Email),
+            NameSource::MatchedByIdentifier
         );
     }
 

@@ -304,6 +304,15 @@ pub async fn merge(
         .filter(conversation::Column::ClientId.is_in(ids.iter().copied()))
         .exec(&txn)
         .await?;
+    // Threads waiting for "is this ...?" now ask about the record that stays.
+    conversation::Entity::scoped_update(tenant)
+        .col_expr(
+            conversation::Column::SuggestedClientId,
+            Expr::value(keep.id),
+        )
+        .filter(conversation::Column::SuggestedClientId.is_in(ids.iter().copied()))
+        .exec(&txn)
+        .await?;
     // Preferences: the primary's stay; if it had none, the first other's move over.
     let has_prefs = client_preference::Entity::scoped(tenant)
         .filter(client_preference::Column::ClientId.eq(keep.id))

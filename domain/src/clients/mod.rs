@@ -89,6 +89,7 @@ pub fn blank(tenant: TenantId, rules: &TenantRules, source: ClientSource) -> cli
         created_at: now,
         updated_at: now,
         deleted_at: None,
+        avatar_url: None,
     }
 }
 

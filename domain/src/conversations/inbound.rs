@@ -2,8 +2,8 @@
 //! arrives, exactly once per provider message id.
 
 use super::{
-    Author, clean_body, link_in, normalise_identifier, open_thread, owner_of, publish_message,
-    record_message, resumable_thread,
+    Author, NewThread, clean_body, identity, link_in, normalise_identifier, open_thread, owner_of,
+    publish_message, record_message, resumable_thread, set_avatar,
 };
 use crate::entities::conversation::Channel;
 use crate::entities::message::{self, AuthorKind, Direction};
@@ -26,6 +26,8 @@ pub struct Inbound {
     pub body: String,
     pub sent_at: Option<DateTime<Utc>>,
     pub sender_name: Option<String>,
+    /// The sender's picture, when the platform supplies one (an http(s) URL).
+    pub avatar_url: Option<String>,
 }
 
 /// A receiving address as stored: international phone numbers in E.164 (`+1 647-555 0100`
@@ -71,13 +73,20 @@ pub enum Ingested {
     Duplicate,
 }
 
-/// Stores an inbound message for `tenant`: finds or resumes the thread, dedupes on the
-/// provider message id, links the thread to the client the sender's identity belongs to,
-/// and announces it after commit.
-pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainResult<Ingested> {
-    let region = crate::tenants::region_of(&crate::tenants::get(&d.db, tenant).await?);
-    let identifier =
-        normalise_identifier(inbound.channel, &inbound.from, region).map_err(|e| match e {
+/// Stores an inbound message that arrived through `route` (the tenant's receiving number or
+/// inbox): finds or resumes the thread, dedupes on the provider message id, links the thread
+/// to the client the sender's identity belongs to (or suggests it, when the channel's
+/// known-sender check asks for confirmation), and announces it after commit.
+pub async fn ingest(
+    d: &Domain,
+    route: &tenant_channel::Model,
+    inbound: Inbound,
+) -> DomainResult<Ingested> {
+    let tenant = TenantId(route.tenant_id);
+    let tracking =
+        crate::tracking::effective(&crate::tenants::get(&d.db, tenant).await?, Some(route));
+    let identifier = normalise_identifier(inbound.channel, &inbound.from, tracking.region)
+        .map_err(|e| match e {
             DomainError::Invalid { message, .. } => DomainError::invalid("from", message),
             other => other,
         })?;
@@ -108,10 +117,14 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
                 let opened = open_thread(
                     &txn,
                     tenant,
-                    inbound.channel,
-                    &identifier,
-                    Some(inbound.to.clone()),
-                    inbound.sender_name.clone(),
+                    NewThread {
+                        channel: inbound.channel,
+                        identifier: &identifier,
+                        inbox: Some(inbound.to.clone()),
+                        contact_name: inbound.sender_name.clone(),
+                        avatar_url: inbound.avatar_url.clone(),
+                        check: tracking.known_sender,
+                    },
                     &system,
                     now,
                 )
@@ -119,20 +132,35 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
                 (opened, true)
             }
         };
-    // A thread just opened was linked to the identifier's owner already, if it has one.
+    // A thread just opened was attached to the identifier's owner already, if it has one;
+    // a thread with an identity check (pending or answered) waits for people.
     if thread.client_id.is_none()
+        && thread.identity_status.is_none()
         && !opened
         && let Some(c) = owner_of(&txn, tenant, inbound.channel, &identifier).await?
     {
-        link_in(
-            &txn,
-            tenant,
-            &mut thread,
-            ClientId(c.id),
-            &system,
-            Default::default(),
-        )
-        .await?;
+        let rejected =
+            identity::is_rejected(&txn, tenant, inbound.channel, &identifier, c.id).await?;
+        match identity::attach(Some(c.id), rejected, tracking.known_sender) {
+            identity::Attach::Link(c) => {
+                link_in(
+                    &txn,
+                    tenant,
+                    &mut thread,
+                    ClientId(c),
+                    &system,
+                    Default::default(),
+                )
+                .await?
+            }
+            identity::Attach::Suggest(c) => {
+                identity::suggest_in(&txn, tenant, &mut thread, c, &system).await?
+            }
+            identity::Attach::Nothing => {}
+        }
+    }
+    if !opened && let Some(url) = inbound.avatar_url.as_deref() {
+        remember_avatar(&txn, tenant, &mut thread, url).await?;
     }
     let author = Author {
         kind: AuthorKind::Customer,
@@ -172,4 +200,27 @@ pub async fn ingest(d: &Domain, tenant: TenantId, inbound: Inbound) -> DomainRes
         conversation: thread.id,
         message: stored.id,
     })
+}
+
+/// Keeps the picture a platform supplied on a resumed thread, and on its client.
+async fn remember_avatar(
+    db: &impl sea_orm::ConnectionTrait,
+    tenant: TenantId,
+    thread: &mut crate::entities::conversation::Model,
+    url: &str,
+) -> DomainResult<()> {
+    use crate::entities::conversation;
+    use sea_orm::sea_query::Expr;
+    if thread.contact_avatar_url.as_deref() != Some(url) {
+        conversation::Entity::scoped_update(tenant)
+            .col_expr(conversation::Column::ContactAvatarUrl, Expr::value(url))
+            .filter(conversation::Column::Id.eq(thread.id))
+            .exec(db)
+            .await?;
+        thread.contact_avatar_url = Some(url.to_string());
+        if let Some(client) = thread.client_id {
+            set_avatar(db, tenant, client, url).await?;
+        }
+    }
+    Ok(())
 }

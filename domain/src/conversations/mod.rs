@@ -1,6 +1,7 @@
 //! Conversations and messages: starting or resuming a thread, recording what is sent,
 //! ingesting what arrives (idempotently), and linking threads to clients.
 
+pub mod identity;
 mod inbound;
 pub mod list;
 mod sender;
@@ -13,6 +14,7 @@ use crate::entities::client;
 use crate::entities::client_identity::IdentityKind;
 use crate::entities::conversation::{self, Channel, ConversationStatus};
 use crate::entities::message::{self, AuthorKind, Direction, ExtractionState};
+use crate::entities::tenant::KnownSenderCheck;
 use crate::entities::timeline_event::{ActorKind, TimelineKind};
 use crate::pagination::{Cursor, Ordering, Page, PageArgs, SortKey};
 use crate::timeline::{self, EventActor};
@@ -144,22 +146,55 @@ pub(super) async fn resumable_thread(
     Ok(thread.filter(|t| resumable(Some(t.activity_at), now)))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Who a new thread is with: the sender and what they told the provider about themselves.
+pub(super) struct NewThread<'a> {
+    pub channel: Channel,
+    pub identifier: &'a str,
+    pub inbox: Option<String>,
+    pub contact_name: Option<String>,
+    pub avatar_url: Option<String>,
+    /// What to do when the identifier belongs to a client.
+    pub check: KnownSenderCheck,
+}
+
+/// Opens a thread; when the sender's identifier belongs to a client it is linked to it or
+/// carries it as a suggestion, as the known-sender check says (see [`identity`]).
 pub(super) async fn open_thread(
     db: &impl ConnectionTrait,
     tenant: TenantId,
-    channel: Channel,
-    identifier: &str,
-    inbox: Option<String>,
-    contact_name: Option<String>,
+    new: NewThread<'_>,
     actor: &EventActor,
     now: DateTime<Utc>,
 ) -> DomainResult<conversation::Model> {
-    let client = owner_of(db, tenant, channel, identifier).await?;
+    let NewThread {
+        channel,
+        identifier,
+        inbox,
+        contact_name,
+        avatar_url,
+        check,
+    } = new;
+    let owner = owner_of(db, tenant, channel, identifier).await?;
+    let rejected = match &owner {
+        Some(c) => identity::is_rejected(db, tenant, channel, identifier, c.id).await?,
+        None => false,
+    };
+    let attach = identity::attach(owner.as_ref().map(|c| c.id), rejected, check);
+    let (client, suggested) = match attach {
+        identity::Attach::Link(c) => (Some(c), None),
+        identity::Attach::Suggest(c) => (None, Some(c)),
+        identity::Attach::Nothing => (None, None),
+    };
+    if let (Some(c), Some(url)) = (client, avatar_url.as_deref()) {
+        set_avatar(db, tenant, c, url).await?;
+    }
     let row = conversation::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),
-        client_id: Set(client.as_ref().map(|c| c.id)),
+        client_id: Set(client),
+        suggested_client_id: Set(suggested),
+        identity_status: Set(suggested.map(|_| conversation::IdentityStatus::Suggested)),
+        contact_avatar_url: Set(avatar_url),
         channel: Set(channel),
         channel_identifier: Set(identifier.to_string()),
         inbox: Set(inbox),
@@ -180,14 +215,37 @@ pub(super) async fn open_thread(
         timeline::record(
             db,
             tenant,
-            ClientId(c.id),
+            ClientId(c),
             actor,
             TimelineKind::ConversationStarted,
             json!({ "conversationId": thread.id, "channel": channel }),
         )
         .await?;
     }
+    if let Some(c) = suggested {
+        identity::suggested_event(db, tenant, &thread, c, actor).await?;
+    }
     Ok(thread)
+}
+
+/// Gives a client the picture a platform supplied, when it differs from the one it has.
+pub(crate) async fn set_avatar(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    client_id: Uuid,
+    url: &str,
+) -> DomainResult<()> {
+    client::Entity::scoped_update(tenant)
+        .col_expr(client::Column::AvatarUrl, Expr::value(url))
+        .filter(client::Column::Id.eq(client_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(client::Column::AvatarUrl.is_null())
+                .add(client::Column::AvatarUrl.ne(url)),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Starts a conversation with `to` on `channel` (agents), or resumes the active one with
@@ -206,13 +264,18 @@ pub async fn start(
     if let Some(thread) = resumable_thread(&txn, actor.tenant, channel, &identifier, now).await? {
         return Ok(thread);
     }
+    // Staff chose whom to write to: a known identifier links at once.
     let thread = open_thread(
         &txn,
         actor.tenant,
-        channel,
-        &identifier,
-        None,
-        None,
+        NewThread {
+            channel,
+            identifier: &identifier,
+            inbox: None,
+            contact_name: None,
+            avatar_url: None,
+            check: KnownSenderCheck::Link,
+        },
         &EventActor::from(actor),
         now,
     )
@@ -438,6 +501,7 @@ pub async fn link(
         Default::default(),
     )
     .await?;
+    identity::settle_on_manual_link(&txn, actor.tenant, &mut thread, target.id).await?;
     txn.commit().await?;
     d.events.publish(
         actor.tenant,

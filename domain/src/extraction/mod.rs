@@ -11,7 +11,7 @@ pub mod plan;
 
 use crate::entities::client::{self, ClientSource};
 use crate::entities::client_identity::IdentityKind;
-use crate::entities::conversation;
+use crate::entities::conversation::{self, IdentityStatus};
 use crate::entities::duplicate_suggestion;
 use crate::entities::message::{self, Direction, ExtractionState};
 use crate::entities::timeline_event::{ActorKind, TimelineKind};
@@ -19,7 +19,7 @@ use crate::timeline::{self, EventActor};
 use crate::values::Region;
 use crate::{ClientId, Domain, DomainError, DomainEvent, DomainResult, TenantId, identities};
 use chrono::Utc;
-use clientele_extract::{Extractor, MessageContext, Options};
+use clientele_extract::{Enabled, Extractor, MessageContext, Options};
 use plan::{Candidate, Enrichment, Key, Target};
 use sea_orm::sea_query::{Condition, Expr, OnConflict};
 use sea_orm::{
@@ -47,17 +47,32 @@ pub struct Outcome {
     pub suggestions: usize,
     /// The message had been processed before (a retried job): nothing was changed.
     pub already_done: bool,
+    /// The thread's sender waits for an identity answer: nothing was matched.
+    pub awaiting_identity: bool,
+    /// An unknown sender got no client because automatic creation is off.
+    pub creation_off: bool,
 }
 
-/// One extractor per phone region, built once (building compiles the finders).
-fn extractor_for(region: Region) -> Arc<Extractor> {
-    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Extractor>>>> = OnceLock::new();
+/// One extractor per phone region and set of extractors, built once (building compiles the
+/// finders).
+fn extractor_for(region: Region, enabled: Enabled) -> Arc<Extractor> {
+    type CacheKey = (String, [bool; 6]);
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Arc<Extractor>>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut map = cache.lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(region.code().to_string())
+    let bits = [
+        enabled.emails,
+        enabled.phones,
+        enabled.persons,
+        enabled.companies,
+        enabled.addresses,
+        enabled.intents,
+    ];
+    map.entry((region.code().to_string(), bits))
         .or_insert_with(|| {
             Arc::new(Extractor::new(Options {
                 default_region: region.id(),
+                enabled,
                 ..Options::default()
             }))
         })
@@ -91,8 +106,7 @@ pub async fn process_message(
     tenant: TenantId,
     message_id: Uuid,
 ) -> DomainResult<Outcome> {
-    let region = crate::tenants::region_of(&crate::tenants::get(&d.db, tenant).await?);
-    let extractor = extractor_for(region);
+    let tenant_row = crate::tenants::get(&d.db, tenant).await?;
     let txn = d.begin_write().await?;
     // Claim the message (pending, or failed and retried by an admin): the conditional update
     // also serialises concurrent runs of the same message (the second waits for the first
@@ -141,6 +155,18 @@ pub async fn process_message(
         .await?
         .ok_or_else(|| DomainError::not_found("conversation"))?;
 
+    let route = crate::tracking::channel_for_inbox(&txn, tenant, thread.inbox.as_deref()).await?;
+    let tracking = crate::tracking::effective(&tenant_row, route.as_ref());
+    if thread.client_id.is_none() && thread.identity_status == Some(IdentityStatus::Suggested) {
+        // Whose message this is waits for a person's answer ("is this Ada?"): nothing is
+        // matched, created or enriched on a guess.
+        txn.commit().await?;
+        return Ok(Outcome {
+            awaiting_identity: true,
+            ..Outcome::default()
+        });
+    }
+    let extractor = extractor_for(tracking.region, tracking.extractors);
     let facts = extractor.extract(
         &body,
         &MessageContext {
@@ -153,6 +179,17 @@ pub async fn process_message(
     let (owners, unavailable) = owners_of(&txn, tenant, &candidates).await?;
     // Identifiers held by deleted clients are neither matched nor taken over.
     candidates.retain(|c| !unavailable.contains(&c.key));
+    if thread.identity_status == Some(IdentityStatus::Rejected) {
+        // Someone answered that this sender is not that client: keep them apart.
+        let rejected = crate::conversations::identity::rejected_clients(
+            &txn,
+            tenant,
+            thread.channel,
+            &thread.channel_identifier,
+        )
+        .await?;
+        candidates.retain(|c| owners.get(&c.key).is_none_or(|o| !rejected.contains(o)));
+    }
     let linked = match thread.client_id {
         Some(id) => crate::clients::find_live(&txn, tenant, ClientId(id))
             .await
@@ -160,13 +197,18 @@ pub async fn process_message(
             .map(|c| c.id),
         None => None,
     };
-    let target = plan::choose_target(linked, &candidates, &owners, &facts);
+    let mut target = plan::choose_target(linked, &candidates, &owners, &facts);
+    let mut outcome = Outcome::default();
+    if target == Target::Create && !tracking.may_create_client(msg.created_at) {
+        // Automatic creation is off for this channel (or came on after this message).
+        target = Target::Nothing;
+        outcome.creation_off = true;
+    }
     let context = Context {
         tenant,
         message: &msg,
         thread: &thread,
     };
-    let mut outcome = Outcome::default();
     let client = match &target {
         Target::Nothing => None,
         Target::Linked(id) | Target::Matched { client: id, .. } => {
@@ -393,6 +435,9 @@ async fn create(
     let mut row = e.row.clone().unwrap_or_else(|| empty.clone());
     row.last_active_at = Some(cx.message.sent_at);
     row.first_seen_at = Some(cx.message.sent_at.min(Utc::now()));
+    if row.avatar_url.is_none() {
+        row.avatar_url = cx.thread.contact_avatar_url.clone();
+    }
     crate::clients::fields::refresh_derived(&mut row);
     client::Entity::insert(row.clone().into_active_model().reset_all())
         .exec_without_returning(db)
@@ -482,6 +527,9 @@ async fn link(
     };
     let mut thread = cx.thread.clone();
     crate::conversations::link_in(db, tenant, &mut thread, id, &system(), detail).await?;
+    if let Some(url) = cx.thread.contact_avatar_url.as_deref() {
+        crate::conversations::set_avatar(db, tenant, id.0, url).await?;
+    }
     let mut earlier = message::Entity::scoped(tenant)
         .filter(message::Column::ConversationId.eq(cx.thread.id))
         .order_by_desc(message::Column::SentAt)

@@ -71,6 +71,9 @@ mirror_enum!(
         Message,
         ConversationUpdated,
         CrmSynced,
+        IdentitySuggested,
+        IdentityConfirmed,
+        IdentityRejected,
     }
 );
 mirror_enum!(
@@ -107,6 +110,10 @@ impl Client {
     /// Primary phone in E.164 (`+14165551234`).
     async fn phone(&self) -> Option<&str> {
         self.0.phone.as_deref()
+    }
+    /// The person's picture, when a platform supplied one.
+    async fn avatar_url(&self) -> Option<&str> {
+        self.0.avatar_url.as_deref()
     }
     async fn company(&self) -> Option<&str> {
         self.0.company.as_deref()
