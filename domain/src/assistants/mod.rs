@@ -7,6 +7,7 @@
 //! conversation; everyone reads.
 
 pub mod context;
+pub mod names;
 pub mod rules;
 
 pub use rules::{Choice, ChosenBy};
