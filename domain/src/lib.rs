@@ -4,6 +4,7 @@
 //! decides itself whether the actor may do what is asked; adapters only parse and map.
 
 pub mod actor;
+pub mod assistants;
 pub mod audit;
 pub mod automation;
 pub mod channels;

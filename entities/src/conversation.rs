@@ -24,6 +24,8 @@ pub struct Model {
     pub sensitivity_override: Option<bool>,
     /// The name the sender gave the provider, if any.
     pub contact_name: Option<String>,
+    /// The assistant assigned to this thread (`None` = the channel's default answers).
+    pub assistant_id: Option<Uuid>,
     /// The sender's picture, when the platform supplied one.
     pub contact_avatar_url: Option<String>,
     pub last_message_at: Option<DateTimeUtc>,

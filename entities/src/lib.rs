@@ -4,6 +4,8 @@
 //! (and `Entity::scoped_update(tenant)` for bulk updates). Domain code never calls
 //! `Entity::find()` on a tenant-owned entity directly, so forgetting the tenant is hard.
 
+pub mod assistant;
+pub mod assistant_default;
 pub mod audit_log;
 pub mod client;
 pub mod client_identity;

@@ -3,6 +3,7 @@
 //! On SQLite by default (one database file per app); with `TEST_DATABASE_URL=postgres://...`
 //! the same tests run on PostgreSQL, in one fresh database per run, isolated by tenant.
 
+mod assistants;
 mod auth;
 mod binary;
 mod client_ops;

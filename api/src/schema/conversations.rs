@@ -113,6 +113,16 @@ impl Conversation {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The assistant assigned to this conversation; null when the channel's default answers
+    /// (`assistantContext` names the assistant that answers either way).
+    async fn assistant(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<super::assistants::Assistant>> {
+        let assigned =
+            clientele_domain::assistants::assigned(domain(ctx), actor(ctx)?, &self.0).await?;
+        Ok(assigned.map(super::assistants::Assistant))
+    }
     /// The linked client, once matched.
     async fn client(&self, ctx: &Context<'_>) -> ApiResult<Option<Client>> {
         let Some(id) = self.0.client_id else {

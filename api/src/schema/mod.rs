@@ -21,6 +21,7 @@ macro_rules! mirror_enum {
     };
 }
 
+pub mod assistants;
 mod audit;
 pub mod clients;
 pub mod conversations;
@@ -53,6 +54,7 @@ pub struct Query(
     jobs::JobQuery,
     crm::CrmQuery,
     usage::UsageQuery,
+    assistants::AssistantQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -65,6 +67,7 @@ pub struct Mutation(
     conversations::ConversationMutation,
     jobs::JobMutation,
     crm::CrmMutation,
+    assistants::AssistantMutation,
     tracking::TrackingMutation,
     usage::UsageMutation,
 );

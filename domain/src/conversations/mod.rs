@@ -202,6 +202,7 @@ pub(super) async fn open_thread(
         ai_guide: Set(None),
         sensitivity_override: Set(None),
         contact_name: Set(contact_name),
+        assistant_id: Set(None),
         last_message_at: Set(None),
         activity_at: Set(now),
         created_at: Set(now),
