@@ -19,11 +19,15 @@ pub mod instance_setting;
 pub mod json;
 pub mod meeting;
 pub mod message;
+pub mod notification;
+pub mod notification_rule;
 pub mod survey_response;
 pub mod sync_run;
 pub mod tenant;
 pub mod tenant_channel;
 pub mod timeline_event;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use ids::{ClientId, TenantId};
 

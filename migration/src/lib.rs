@@ -10,6 +10,7 @@ mod m20261122_000004_client_list_indexes;
 mod m20261122_000005_conversation_activity;
 mod m20261205_000006_duplicate_suggestions;
 mod m20261206_000008_crm_sync;
+mod m20261206_000011_notifications;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_conversation_activity::Migration),
             Box::new(m20261205_000006_duplicate_suggestions::Migration),
             Box::new(m20261206_000008_crm_sync::Migration),
+            Box::new(m20261206_000011_notifications::Migration),
         ]
     }
 }
