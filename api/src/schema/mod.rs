@@ -28,6 +28,7 @@ pub mod crm;
 pub mod jobs;
 pub mod loaders;
 mod me;
+pub mod notifications;
 mod preferences;
 
 use crate::auth::AuthError;
@@ -50,6 +51,7 @@ pub struct Query(
     conversations::ConversationQuery,
     jobs::JobQuery,
     crm::CrmQuery,
+    notifications::NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -62,6 +64,7 @@ pub struct Mutation(
     conversations::ConversationMutation,
     jobs::JobMutation,
     crm::CrmMutation,
+    notifications::NotificationMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -69,6 +72,7 @@ pub struct Subscription(
     clients::ClientSubscription,
     conversations::ConversationSubscription,
     crm::CrmSubscription,
+    notifications::NotificationSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
