@@ -17,5 +17,6 @@ mod health;
 mod helpers;
 mod limits;
 mod merge;
+mod notifications;
 pub(crate) mod realtime;
 mod schema;
