@@ -371,7 +371,7 @@ async fn endpoints_get_only_the_kinds_and_field_changes_they_asked_for() {
     app.ok(
         &agent,
         update,
-        json!({ "id": client["id"], "input": { "status": "vip" } }),
+        json!({ "id": client["id"], "input": { "status": "qualified" } }),
     )
     .await;
     let got = deliveries(&app, &admin, &status_only).await;
@@ -466,7 +466,7 @@ async fn a_gone_receiver_switches_its_endpoint_off() {
         .await;
     app.ok(
         &agent,
-        "mutation($id: ID!) { updateClient(id: $id, input: { status: \"vip\" }) { id } }",
+        "mutation($id: ID!) { updateClient(id: $id, input: { status: \"qualified\" }) { id } }",
         json!({ "id": client["id"] }),
     )
     .await;
