@@ -337,6 +337,7 @@ impl NotificationQuery {
     }
 
     /// One endpoint's deliveries, newest first, optionally in one status (admins).
+    #[allow(clippy::too_many_arguments)]
     #[graphql(
         complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
     )]
