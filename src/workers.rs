@@ -303,7 +303,7 @@ async fn relay(jobs: Jobs, domain: Domain, every: Duration) {
         if let Err(error) = notifications::publish_pending(&domain, SWEEP_BATCH).await {
             tracing::warn!(%error, "relay could not announce notifications");
         }
-        match notifications::due_deliveries(&domain, SWEEP_BATCH).await {
+        match notifications::hand_over_due(&domain, SWEEP_BATCH).await {
             Ok(due) => {
                 for (tenant, delivery) in due {
                     let job = DeliverWebhook {

@@ -379,6 +379,10 @@ async fn endpoints_get_only_the_kinds_and_field_changes_they_asked_for() {
     let n = &got[0]["notification"];
     assert_eq!(n["kind"], "CLIENT_UPDATED");
     assert_eq!(n["data"]["fields"], json!(["status"]));
+    assert_eq!(
+        n["data"]["changes"],
+        json!([{ "field": "status", "before": "new", "after": "qualified" }])
+    );
     assert_eq!(n["clientId"], client["id"]);
     assert!(deliveries(&app, &admin, &needs_human_only).await.is_empty());
     delivery_in(&app, &admin, &status_only, "DELIVERED").await;
@@ -537,4 +541,45 @@ async fn tenants_see_only_their_own_endpoints_and_notifications() {
     let b = delivery_in(&app, &admin_b, &endpoint_b, "DELIVERED").await;
     assert_eq!(deliveries(&app, &admin_b, &endpoint_b).await.len(), 1);
     assert_eq!(b["notification"]["kind"], "MESSAGE_KEYWORD_MATCHED");
+}
+
+#[tokio::test]
+async fn personal_values_never_reach_notifications_and_erasure_empties_them() {
+    let app = spawn().await;
+    let (tenant, admin, _) = setup(&app).await;
+    let agent = app.token(&tenant, Role::Agent);
+    let hook = receiver(0, StatusCode::OK).await;
+    let (endpoint, _) = create_endpoint(
+        &app,
+        &admin,
+        json!({ "url": hook.url, "eventKinds": ["CLIENT_UPDATED"] }),
+    )
+    .await;
+    let client = app
+        .create_client(
+            &agent,
+            json!({ "firstName": "Eve", "email": "eve@example.com" }),
+        )
+        .await;
+    app.ok(
+        &agent,
+        "mutation($id: ID!) { updateClient(id: $id, input: { email: \"eve@example.org\" }) { id } }",
+        json!({ "id": client["id"] }),
+    )
+    .await;
+    let got = deliveries(&app, &admin, &endpoint).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let data = &got[0]["notification"]["data"];
+    assert_eq!(data["fields"], json!(["email"]));
+    assert!(!data.to_string().contains("eve@"), "{data}");
+
+    app.ok(
+        &admin,
+        "mutation($id: ID!) { eraseClient(id: $id) { id } }",
+        json!({ "id": client["id"] }),
+    )
+    .await;
+    for d in deliveries(&app, &admin, &endpoint).await {
+        assert_eq!(d["notification"]["data"], json!({}), "{d}");
+    }
 }

@@ -115,7 +115,7 @@ fn http_client(timeout: Duration) -> reqwest::Client {
 /// What [`deliver`] did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Attempted {
-    /// Nothing to do: delivered or failed already, not due, or another worker holds it.
+    /// Nothing to do: delivered or failed already.
     Skipped,
     Delivered,
     /// Failed; retried at the given time, or never (`None`: the delivery failed).
@@ -124,9 +124,10 @@ pub enum Attempted {
     },
 }
 
-/// Makes one attempt of delivery `id` of `tenant` if it is pending and due: claims it (so
-/// that two workers never send it at once), POSTs the signed body and records the outcome,
-/// scheduling the next attempt on failure. A system task (the job's handler calls it).
+/// Makes one attempt of delivery `id` of `tenant` if it is still pending (the relay or a
+/// redelivery handed it over): claims it for the attempt, POSTs the signed body and records
+/// the outcome, scheduling the next attempt on failure. Jobs are deduplicated per delivery,
+/// so one attempt runs at a time. A system task (the job's handler calls it).
 pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Attempted> {
     let settings = &d.webhooks;
     let now = Utc::now();
@@ -146,7 +147,6 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
         .col_expr(webhook_delivery::Column::UpdatedAt, Expr::value(now))
         .filter(webhook_delivery::Column::Id.eq(id))
         .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
-        .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
         .exec(&d.db)
         .await?;
     if claimed.rows_affected == 0 {

@@ -121,6 +121,38 @@ pub fn changed_fields(kind: TimelineKind, payload: &Value) -> Vec<String> {
     fields
 }
 
+/// Fields whose before and after values a `client.updated` notification carries: states,
+/// not personal data (names, emails, phones, addresses are named, never copied, so a webhook
+/// receiver or the outbox never holds what erasure must remove).
+const VALUE_FIELDS: &[&str] = &[
+    "status",
+    "purchaseIntent",
+    "funnelStage",
+    "saleStatus",
+    "botStatus",
+    "sentiment",
+    "sensitive",
+    "mysteryShopper",
+    "contractor",
+];
+
+/// The `{field, before, after}` entries of a timeline payload for [`VALUE_FIELDS`] only.
+pub fn state_changes(payload: &Value) -> Vec<Value> {
+    let entries: Vec<&Value> = match payload.get("changes").and_then(Value::as_array) {
+        Some(changes) => changes.iter().collect(),
+        None => vec![payload],
+    };
+    entries
+        .into_iter()
+        .filter(|c| {
+            c.get("field")
+                .and_then(Value::as_str)
+                .is_some_and(|f| VALUE_FIELDS.contains(&f))
+        })
+        .map(|c| json!({ "field": c["field"], "before": c["before"], "after": c["after"] }))
+        .collect()
+}
+
 /// Lower-case words of a text (letters and digits), for phrase matching.
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric() && c != '\'')
@@ -297,7 +329,10 @@ pub async fn on_timeline(
         .filter(|e| wants(e, Kind::ClientUpdated, &fields))
         .collect();
     if !to.is_empty() {
-        let data = json!({ "clientId": client.0, "fields": fields, "change": payload });
+        let data = json!({
+            "clientId": client.0, "fields": fields, "changes": state_changes(payload),
+            "source": payload.get("source"),
+        });
         raise(db, tenant, Kind::ClientUpdated, refs(), data, &to).await?;
     }
     Ok(())
@@ -422,9 +457,12 @@ pub async fn publish_pending(d: &Domain, limit: u64) -> DomainResult<usize> {
     Ok(published)
 }
 
-/// The relay, step 2: pending deliveries of every tenant that are due (first attempts,
-/// retries whose time came, attempts whose worker died), oldest first.
-pub async fn due_deliveries(d: &Domain, limit: u64) -> DomainResult<Vec<(TenantId, Uuid)>> {
+/// The relay, step 2: takes the pending deliveries of every tenant that are due (first
+/// attempts, retries whose time came, hand-overs or attempts whose worker died), oldest
+/// first, and returns them for a DeliverWebhook job each. Taking one moves its next attempt
+/// a hand-over period ahead, so a delivery waiting in the job queue is not handed over again
+/// on every tick; if the job is lost, the delivery is due again after that period.
+pub async fn hand_over_due(d: &Domain, limit: u64) -> DomainResult<Vec<(TenantId, Uuid)>> {
     let rows: Vec<(Uuid, Uuid)> = webhook_delivery::Entity::find()
         .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
         .filter(webhook_delivery::Column::NextAttemptAt.lte(Utc::now()))
@@ -436,7 +474,39 @@ pub async fn due_deliveries(d: &Domain, limit: u64) -> DomainResult<Vec<(TenantI
         .into_tuple()
         .all(&d.db)
         .await?;
-    Ok(rows.into_iter().map(|(t, id)| (TenantId(t), id)).collect())
+    let now = Utc::now();
+    let until = now
+        + chrono::Duration::from_std(d.webhooks.timeout + std::time::Duration::from_secs(60))
+            .unwrap_or(chrono::Duration::minutes(2));
+    let mut taken = Vec::new();
+    for (tenant, id) in rows {
+        let claimed = webhook_delivery::Entity::scoped_update(TenantId(tenant))
+            .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(until))
+            .filter(webhook_delivery::Column::Id.eq(id))
+            .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending))
+            .filter(webhook_delivery::Column::NextAttemptAt.lte(now))
+            .exec(&d.db)
+            .await?;
+        if claimed.rows_affected == 1 {
+            taken.push((TenantId(tenant), id));
+        }
+    }
+    Ok(taken)
+}
+
+/// Erasure (caller's transaction): what the tenant's notifications say about the client is
+/// dropped; deliveries still pending send the emptied data.
+pub async fn forget_client(
+    db: &impl ConnectionTrait,
+    tenant: TenantId,
+    client: ClientId,
+) -> DomainResult<()> {
+    notification::Entity::scoped_update(tenant)
+        .col_expr(notification::Column::Payload, Expr::value(json!({})))
+        .filter(notification::Column::ClientId.eq(client.0))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// One notification of the actor's tenant (any role may read notifications).
@@ -509,6 +579,24 @@ mod tests {
         );
         assert!(changed_fields(TimelineKind::NoteAdded, &json!({"field": "x"})).is_empty());
         assert!(changed_fields(TimelineKind::Message, &json!({})).is_empty());
+    }
+
+    #[test]
+    fn client_updates_carry_values_of_state_fields_only() {
+        assert_eq!(
+            state_changes(&json!({"changes": [
+                {"field": "email", "before": "a@x.com", "after": "b@x.com"},
+                {"field": "funnelStage", "before": null, "after": "demo"},
+            ]})),
+            vec![json!({"field": "funnelStage", "before": null, "after": "demo"})]
+        );
+        assert_eq!(
+            state_changes(&json!({"field": "status", "before": "new", "after": "lost"})),
+            vec![json!({"field": "status", "before": "new", "after": "lost"})]
+        );
+        assert!(
+            state_changes(&json!({"field": "phone", "before": "+1", "after": "+2"})).is_empty()
+        );
     }
 
     #[test]
