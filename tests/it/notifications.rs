@@ -14,9 +14,15 @@ use std::time::Duration;
 
 /// An app with workers on a database of its own, and webhook retries in milliseconds.
 async fn spawn() -> TestApp {
+    spawn_attempting(18).await
+}
+
+/// [`spawn`], with deliveries failing after `max_attempts`.
+async fn spawn_attempting(max_attempts: u32) -> TestApp {
     let (db_url, dir) = isolated_database().await;
     spawn_app_on(&db_url, dir, |c| {
         c.workers.enabled = true;
+        c.webhooks.delivery.max_attempts = max_attempts;
         c.webhooks.delivery.retry_base = Duration::from_millis(50);
         c.webhooks.delivery.retry_cap = Duration::from_millis(200);
         c.webhooks.delivery.timeout = Duration::from_secs(5);
@@ -582,4 +588,71 @@ async fn personal_values_never_reach_notifications_and_erasure_empties_them() {
     for d in deliveries(&app, &admin, &endpoint).await {
         assert_eq!(d["notification"]["data"], json!({}), "{d}");
     }
+}
+
+#[tokio::test]
+async fn a_delivery_fails_when_attempts_run_out_and_redelivery_starts_over_with_the_new_secret() {
+    let app = spawn_attempting(3).await;
+    let (tenant, admin, _) = setup(&app).await;
+    let agent = app.token(&tenant, Role::Agent);
+    // Three failures exhaust the attempts; the redelivery is then accepted.
+    let hook = receiver(3, StatusCode::SERVICE_UNAVAILABLE).await;
+    let (endpoint, old_secret) = create_endpoint(
+        &app,
+        &admin,
+        json!({ "url": hook.url, "eventKinds": ["CLIENT_UPDATED"] }),
+    )
+    .await;
+    let client = app
+        .create_client(&agent, json!({ "firstName": "Ida" }))
+        .await;
+    app.ok(
+        &agent,
+        "mutation($id: ID!) { updateClient(id: $id, input: { status: \"qualified\" }) { id } }",
+        json!({ "id": client["id"] }),
+    )
+    .await;
+    let failed = delivery_in(&app, &admin, &endpoint, "FAILED").await;
+    assert_eq!(failed["attempts"], 3, "{failed}");
+    assert_eq!(failed["lastStatusCode"], 503);
+    assert!(failed["nextAttemptAt"].is_null());
+    assert_eq!(hook.requests().len(), 3);
+
+    let rotated = app
+        .ok(
+            &admin,
+            "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+            json!({ "id": endpoint }),
+        )
+        .await;
+    let new_secret = rotated["rotateWebhookSecret"]["secret"].as_str().unwrap();
+    let agent_try = app
+        .gql(
+            Some(&agent),
+            "mutation($id: ID!) { redeliverWebhook(id: $id) { id } }",
+            json!({ "id": failed["id"] }),
+        )
+        .await;
+    assert_eq!(error_code(&agent_try), "FORBIDDEN");
+    let again = app
+        .ok(
+            &admin,
+            "mutation($id: ID!) { redeliverWebhook(id: $id) { status attempts } }",
+            json!({ "id": failed["id"] }),
+        )
+        .await;
+    assert_eq!(again["redeliverWebhook"]["status"], "PENDING");
+    let delivered = delivery_in(&app, &admin, &endpoint, "DELIVERED").await;
+    assert_eq!(delivered["id"], failed["id"]);
+    assert_eq!(delivered["attempts"], 1);
+    let requests = hook.requests();
+    assert_eq!(requests.len(), 4);
+    let last = &requests[3];
+    let signature = header(last, "clientele-signature");
+    let now = chrono::Utc::now().timestamp();
+    assert_eq!(
+        signing::verify(new_secret, &signature, &last.body, now, 300),
+        Ok(())
+    );
+    assert!(signing::verify(&old_secret, &signature, &last.body, now, 300).is_err());
 }
