@@ -656,3 +656,38 @@ async fn a_delivery_fails_when_attempts_run_out_and_redelivery_starts_over_with_
     );
     assert!(signing::verify(&old_secret, &signature, &last.body, now, 300).is_err());
 }
+
+#[tokio::test]
+async fn notifications_raised_while_no_worker_runs_are_sent_when_one_starts() {
+    let (db_url, dir) = isolated_database().await;
+    // The first process takes changes but runs no workers, then stops.
+    let first = spawn_app_on(&db_url, None, |_| {}).await;
+    let (tenant, admin, _) = setup(&first).await;
+    let agent = first.token(&tenant, Role::Agent);
+    let hook = receiver(0, StatusCode::OK).await;
+    let (endpoint, _) = create_endpoint(&first, &admin, json!({ "url": hook.url })).await;
+    let client = first
+        .create_client(&agent, json!({ "firstName": "Ned" }))
+        .await;
+    first
+        .ok(
+            &agent,
+            "mutation($id: ID!) { updateClient(id: $id, input: { status: \"qualified\" }) { id } }",
+            json!({ "id": client["id"] }),
+        )
+        .await;
+    let waiting = deliveries(&first, &admin, &endpoint).await;
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(waiting[0]["status"], "PENDING");
+    assert_eq!(waiting[0]["attempts"], 0);
+    first.app.shutdown().await.unwrap();
+    // The next process's relay finds the delivery and its worker sends it.
+    let second = spawn_app_on(&db_url, dir, |c| {
+        c.workers.enabled = true;
+        c.webhooks.relay_every = Duration::from_millis(50);
+    })
+    .await;
+    let delivered = delivery_in(&second, &admin, &endpoint, "DELIVERED").await;
+    assert_eq!(delivered["attempts"], 1);
+    assert_eq!(hook.requests().len(), 1);
+}
