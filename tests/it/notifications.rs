@@ -543,6 +543,18 @@ async fn tenants_see_only_their_own_endpoints_and_notifications() {
         event["payload"]["data"]["notificationRaised"]["messageId"], own["messageId"],
         "{event}"
     );
+    // B's history holds B's notification only.
+    let history = app
+        .ok(
+            &agent_b,
+            "{ notifications(kinds: [MESSAGE_KEYWORD_MATCHED], first: 50) { edges { node { messageId } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        history["notifications"]["edges"],
+        json!([{ "node": { "messageId": own["messageId"] } }])
+    );
     // B's endpoint got B's notification only.
     let b = delivery_in(&app, &admin_b, &endpoint_b, "DELIVERED").await;
     assert_eq!(deliveries(&app, &admin_b, &endpoint_b).await.len(), 1);

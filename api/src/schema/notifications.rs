@@ -368,6 +368,40 @@ impl NotificationQuery {
         Ok(connection(page.map(WebhookDelivery)))
     }
 
+    /// The tenant's notifications, newest first, optionally only some kinds (every staff
+    /// role): load these, then follow `notificationRaised`.
+    #[graphql(
+        complexity = "first.or(last).unwrap_or(20).clamp(1, 100) as usize * child_complexity"
+    )]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        kinds: Option<Vec<NotificationKind>>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> ApiResult<Connection<String, Notification, EmptyFields, EmptyFields>> {
+        let kinds: Vec<Kind> = kinds
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        let page = notifications::list(
+            domain(ctx),
+            actor(ctx)?,
+            &kinds,
+            &PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
+        )
+        .await?;
+        Ok(connection(page.map(Notification)))
+    }
+
     /// The tenant's notification rules (every staff role may read them).
     async fn notification_rules(&self, ctx: &Context<'_>) -> ApiResult<Vec<NotificationRule>> {
         Ok(rules::list(domain(ctx), actor(ctx)?)

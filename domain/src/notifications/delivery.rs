@@ -182,7 +182,18 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
         .one(&d.db)
         .await?
         .ok_or_else(|| DomainError::not_found("notification"))?;
-    let secret = super::endpoints::secret_of(d, &endpoint).await?;
+    let secret = match super::endpoints::secret_of(d, &endpoint).await {
+        Ok(secret) => secret,
+        Err(DomainError::Invalid { message, .. }) => {
+            // Retrying cannot open it: the delivery fails until an admin rotates the secret
+            // and redelivers.
+            finish(d, tenant, id, DeliveryStatus::Failed, None, &message, None).await?;
+            return Ok(Attempted::Failed {
+                next_attempt_at: None,
+            });
+        }
+        Err(e) => return Err(e),
+    };
     let body = body(&n);
     let timestamp = Utc::now().timestamp();
     let sent = http_client(settings.timeout)

@@ -25,6 +25,7 @@ use crate::entities::client::{self, PurchaseIntent};
 use crate::entities::timeline_event::TimelineKind;
 use crate::entities::webhook_delivery::{self, DeliveryStatus};
 use crate::entities::{client_preference, conversation, message, notification, webhook_endpoint};
+use crate::pagination::{Cursor, Ordering, Page, PageArgs, SortKey};
 use crate::{Actor, ClientId, Domain, DomainError, DomainEvent, DomainResult, Role, TenantId};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
@@ -507,6 +508,38 @@ pub async fn forget_client(
         .exec(db)
         .await?;
     Ok(())
+}
+
+const NEWEST_FIRST: Ordering<notification::Column> = Ordering {
+    name: "created",
+    column: Some(notification::Column::CreatedAt),
+    descending: true,
+};
+
+/// The tenant's notifications, newest first, optionally only some kinds (every staff role):
+/// what a screen shows before it subscribes, or after it reconnects.
+pub async fn list(
+    d: &Domain,
+    actor: &Actor,
+    kinds: &[Kind],
+    page: &PageArgs,
+) -> DomainResult<Page<notification::Model>> {
+    actor.require(Role::Viewer)?;
+    let page = page.resolve(NEWEST_FIRST.name)?;
+    let mut query = notification::Entity::scoped(actor.tenant);
+    if !kinds.is_empty() {
+        query = query.filter(notification::Column::Kind.is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    let rows = page
+        .apply(query, &NEWEST_FIRST, notification::Column::Id)
+        .limit(page.limit + 1)
+        .all(&d.db)
+        .await?;
+    Ok(page.into_page(rows, |row| Cursor {
+        ordering: NEWEST_FIRST.name.into(),
+        key: SortKey::Time(row.created_at),
+        id: row.id,
+    }))
 }
 
 /// One notification of the actor's tenant (any role may read notifications).
