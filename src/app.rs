@@ -190,6 +190,7 @@ pub async fn start_with(
     let mut domain = Domain::new(db, events);
     domain.queue = Arc::new(workers::Queue(jobs.clone()));
     domain.crm = crm_settings(config);
+    domain.webhooks = config.webhooks.delivery.clone();
     if let Some(sender) = sender {
         domain.sender = sender;
     }
@@ -246,6 +247,7 @@ pub async fn run_worker(
     let mut domain = Domain::new(db, events);
     domain.queue = Arc::new(workers::Queue(jobs.clone()));
     domain.crm = crm_settings(config);
+    domain.webhooks = config.webhooks.delivery.clone();
     let running = workers::start(config, &jobs, domain).await?;
     tracing::info!(concurrency = config.workers.concurrency, "worker started");
     signal.await;

@@ -225,6 +225,27 @@ pub struct Config {
     pub demo_tenant: bool,
     pub workers: WorkersConfig,
     pub crm: CrmConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// Outbound webhooks (not settings: the defaults retry for more than 24 hours; tests
+/// shorten the delays).
+#[derive(Clone, Debug)]
+pub struct WebhooksConfig {
+    /// Retry schedule and timeout of deliveries.
+    pub delivery: clientele_domain::notifications::WebhookSettings,
+    /// How often the workers' relay announces new notifications and hands due deliveries to
+    /// jobs.
+    pub relay_every: Duration,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            delivery: Default::default(),
+            relay_every: Duration::from_secs(1),
+        }
+    }
 }
 
 /// CRM connections.
@@ -564,6 +585,7 @@ impl Config {
                 },
                 http: clientele_connectors::HttpPolicy::default(),
             },
+            webhooks: WebhooksConfig::default(),
         })
     }
 

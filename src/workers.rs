@@ -1,12 +1,13 @@
 //! Background jobs, wired: the job store, the domain's queue over it, the handlers that call
-//! one domain function per job, and the sweep that re-enqueues messages left pending.
+//! one domain function per job, the sweep that re-enqueues messages left pending, and the
+//! notification relay.
 
 use crate::config::Config;
 use async_trait::async_trait;
 use clientele_domain::crm::sync::{self, SyncError};
 use clientele_domain::entities::sync_run::SyncKind;
 use clientele_domain::queue::JobQueue;
-use clientele_domain::{Domain, DomainError, TenantId, crm, extraction, retention};
+use clientele_domain::{Domain, DomainError, TenantId, crm, extraction, notifications, retention};
 use clientele_jobs::{
     DeliverWebhook, ExtractMessage, JobContext, JobError, JobHandlers, Jobs, JobsConfig, JobsDb,
     PullChanges, PurgeRetention, PushActivities, PushClients, ScheduledConnection, WorkerConfig,
@@ -96,6 +97,23 @@ impl JobQueue for Queue {
                 }
             };
             queued.map_err(|e| e.to_string())
+        })
+    }
+
+    fn webhook_due(
+        &self,
+        tenant: TenantId,
+        delivery: uuid::Uuid,
+    ) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .enqueue_webhook(DeliverWebhook {
+                    tenant_id: tenant.0,
+                    delivery_id: delivery,
+                })
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
         })
     }
 }
@@ -197,10 +215,13 @@ impl JobHandlers for Handlers {
         }
     }
 
-    async fn deliver_webhook(&self, _: &JobContext, _: DeliverWebhook) -> Result<(), JobError> {
-        Err(JobError::permanent(
-            "no outbound webhook handler in this build",
-        ))
+    /// One attempt; a failed attempt schedules the next on the delivery itself (the relay
+    /// enqueues it when due), so the job ends either way.
+    async fn deliver_webhook(&self, _: &JobContext, job: DeliverWebhook) -> Result<(), JobError> {
+        notifications::deliver(&self.domain, TenantId(job.tenant_id), job.delivery_id)
+            .await
+            .map(|_| ())
+            .map_err(job_error)
     }
 }
 
@@ -226,12 +247,14 @@ fn sync_error(e: SyncError) -> JobError {
 pub struct RunningWorkers {
     workers: Workers,
     sweep: JoinHandle<()>,
+    relay: JoinHandle<()>,
 }
 
 impl RunningWorkers {
     /// Stops taking jobs and lets in-flight ones finish (or returns them to the queue).
     pub async fn shutdown(self) {
         self.sweep.abort();
+        self.relay.abort();
         self.workers.shutdown().await;
     }
 }
@@ -252,8 +275,13 @@ pub async fn start(config: &Config, jobs: &Jobs, domain: Domain) -> anyhow::Resu
         },
     )
     .await?;
-    let sweep = tokio::spawn(sweep(jobs.clone(), domain));
-    Ok(RunningWorkers { workers, sweep })
+    let sweep = tokio::spawn(sweep(jobs.clone(), domain.clone()));
+    let relay = tokio::spawn(relay(jobs.clone(), domain, config.webhooks.relay_every));
+    Ok(RunningWorkers {
+        workers,
+        sweep,
+        relay,
+    })
 }
 
 /// Re-enqueues messages still pending a while after they arrived (their enqueue failed, or
@@ -278,6 +306,35 @@ async fn sweep(jobs: Jobs, domain: Domain) {
                 }
             }
             Err(error) => tracing::warn!(%error, "sweep could not read pending messages"),
+        }
+    }
+}
+
+/// The notification relay: announces committed notifications on the event bus (once each,
+/// even with several workers) and hands due webhook deliveries (first attempts, retries whose
+/// time came, attempts whose worker died) to DeliverWebhook jobs, deduplicated per delivery.
+async fn relay(jobs: Jobs, domain: Domain, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = notifications::publish_pending(&domain, SWEEP_BATCH).await {
+            tracing::warn!(%error, "relay could not announce notifications");
+        }
+        match notifications::hand_over_due(&domain, SWEEP_BATCH).await {
+            Ok(due) => {
+                for (tenant, delivery) in due {
+                    let job = DeliverWebhook {
+                        tenant_id: tenant.0,
+                        delivery_id: delivery,
+                    };
+                    if let Err(error) = jobs.enqueue_webhook(job).await {
+                        tracing::warn!(%error, "relay could not enqueue a webhook delivery");
+                        break;
+                    }
+                }
+            }
+            Err(error) => tracing::warn!(%error, "relay could not read due deliveries"),
         }
     }
 }

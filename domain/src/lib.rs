@@ -19,6 +19,7 @@ pub mod extraction;
 pub mod identities;
 pub mod instance;
 pub mod notes;
+pub mod notifications;
 pub mod pagination;
 pub mod preferences;
 pub mod queue;
@@ -53,6 +54,8 @@ pub struct Domain {
     pub queue: Arc<dyn queue::JobQueue>,
     /// How CRM connections are reached and their secrets sealed.
     pub crm: crm::CrmSettings,
+    /// How outbound webhooks are sent and retried.
+    pub webhooks: notifications::WebhookSettings,
 }
 
 impl Domain {
@@ -64,6 +67,7 @@ impl Domain {
             sender: Arc::new(conversations::LogSender),
             queue: Arc::new(queue::NoQueue),
             crm: crm::CrmSettings::default(),
+            webhooks: notifications::WebhookSettings::default(),
         }
     }
 

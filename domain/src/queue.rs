@@ -20,6 +20,12 @@ pub trait JobQueue: Send + Sync + 'static {
         connection: Uuid,
         kind: SyncKind,
     ) -> BoxFuture<'_, Result<Option<String>, String>>;
+
+    /// A webhook delivery is due now (a redelivery). Without a queue the workers' relay
+    /// finds it due anyway.
+    fn webhook_due(&self, _tenant: TenantId, _delivery: Uuid) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Hands nothing over: messages stay pending until something processes them.

@@ -36,6 +36,8 @@ pub async fn record(
     kind: TimelineKind,
     payload: Value,
 ) -> DomainResult<timeline_event::Model> {
+    // Notifications (intent reached, client.updated) are written in the same transaction.
+    crate::notifications::on_timeline(db, tenant, client, kind, &payload).await?;
     let row = timeline_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         tenant_id: Set(tenant.0),

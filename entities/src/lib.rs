@@ -22,6 +22,8 @@ pub mod instance_setting;
 pub mod json;
 pub mod meeting;
 pub mod message;
+pub mod notification;
+pub mod notification_rule;
 pub mod retention_policy;
 pub mod survey_response;
 pub mod sync_run;
@@ -29,6 +31,8 @@ pub mod tenant;
 pub mod tenant_channel;
 pub mod timeline_event;
 pub mod usage_counter;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use ids::{ClientId, TenantId};
 

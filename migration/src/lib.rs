@@ -12,6 +12,7 @@ mod m20261205_000006_duplicate_suggestions;
 mod m20261206_000008_crm_sync;
 mod m20261206_000009_assistants;
 mod m20261206_000010_identity_and_tracking;
+mod m20261206_000011_notifications;
 mod m20261206_000012_usage_retention;
 
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_assistants::Migration),
             Box::new(m20261206_000010_identity_and_tracking::Migration),
             Box::new(m20261206_000012_usage_retention::Migration),
+            Box::new(m20261206_000011_notifications::Migration),
         ]
     }
 }

@@ -18,6 +18,7 @@ mod health;
 mod helpers;
 mod limits;
 mod merge;
+mod notifications;
 pub(crate) mod realtime;
 mod retention;
 mod schema;

@@ -29,6 +29,7 @@ pub mod crm;
 pub mod jobs;
 pub mod loaders;
 mod me;
+pub mod notifications;
 mod preferences;
 pub mod tracking;
 pub mod usage;
@@ -55,6 +56,7 @@ pub struct Query(
     crm::CrmQuery,
     usage::UsageQuery,
     assistants::AssistantQuery,
+    notifications::NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -70,6 +72,7 @@ pub struct Mutation(
     assistants::AssistantMutation,
     tracking::TrackingMutation,
     usage::UsageMutation,
+    notifications::NotificationMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -77,6 +80,7 @@ pub struct Subscription(
     clients::ClientSubscription,
     conversations::ConversationSubscription,
     crm::CrmSubscription,
+    notifications::NotificationSubscription,
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

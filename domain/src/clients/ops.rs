@@ -188,6 +188,8 @@ pub async fn erase(d: &Domain, actor: &Actor, id: ClientId) -> DomainResult<clie
             .exec(&txn)
             .await?;
     }
+    // Notifications about the person keep only their kind and time.
+    crate::notifications::forget_client(&txn, actor.tenant, id).await?;
     // Timeline payloads hold before/after values: keep only what happened and when.
     timeline_event::Entity::scoped_update(actor.tenant)
         .col_expr(

@@ -67,7 +67,7 @@ impl Default for CrmSettings {
 
 const KEY_SETTING: &str = "crm_secret_key";
 
-async fn sealer(d: &Domain) -> DomainResult<Arc<SecretBox>> {
+pub(crate) async fn sealer(d: &Domain) -> DomainResult<Arc<SecretBox>> {
     d.crm
         .sealer
         .get_or_try_init(|| async {

@@ -28,6 +28,11 @@ pub enum DomainEvent {
         connection_id: uuid::Uuid,
         run_id: uuid::Uuid,
     },
+    /// A notification was raised (`notification_kind` as in `notifications::Kind::as_str`).
+    NotificationRaised {
+        notification_id: uuid::Uuid,
+        notification_kind: String,
+    },
 }
 
 /// Where committed changes are announced. One process uses [`InProcessBus`].

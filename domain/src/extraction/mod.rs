@@ -241,6 +241,8 @@ pub async fn process_message(
         link(&txn, &context, ClientId(id), &rule).await?;
         outcome.linked = true;
     }
+    // Notifications: keyword rules, messages that need a human (same transaction).
+    crate::notifications::on_inbound(&txn, tenant, &msg, &thread, client).await?;
     txn.commit().await?;
     outcome.client = client.map(ClientId);
     if let Some(id) = outcome.client

@@ -345,7 +345,9 @@ impl ClientSubscription {
             let relevant = match event {
                 DomainEvent::ClientChanged { client_id } => client_id == id,
                 DomainEvent::MessageAdded { client_id, .. } => client_id == Some(id),
-                DomainEvent::SyncRunUpdated { .. } => false,
+                DomainEvent::SyncRunUpdated { .. } | DomainEvent::NotificationRaised { .. } => {
+                    false
+                }
             };
             relevant.then(|| {
                 let (domain, actor, seen) = (domain.clone(), actor.clone(), seen.clone());
