@@ -373,6 +373,35 @@ async fn purge_clients(d: &Domain, tenant: TenantId, before: DateTime<Utc>) -> D
         .filter(crm_link::Column::ClientId.is_in(ids.clone()))
         .exec(&txn)
         .await?;
+    // Identity answers about them, suggestions of them and what notifications said of them.
+    crate::entities::identity_rejection::Entity::scoped_delete(t)
+        .filter(crate::entities::identity_rejection::Column::ClientId.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    conversation::Entity::scoped_update(t)
+        .col_expr(
+            conversation::Column::SuggestedClientId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .col_expr(
+            conversation::Column::IdentityStatus,
+            Expr::value(Option::<crate::entities::conversation::IdentityStatus>::None),
+        )
+        .filter(conversation::Column::SuggestedClientId.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
+    crate::entities::notification::Entity::scoped_update(t)
+        .col_expr(
+            crate::entities::notification::Column::Payload,
+            Expr::value(serde_json::json!({})),
+        )
+        .col_expr(
+            crate::entities::notification::Column::ClientId,
+            Expr::value(Option::<Uuid>::None),
+        )
+        .filter(crate::entities::notification::Column::ClientId.is_in(ids.clone()))
+        .exec(&txn)
+        .await?;
     let done = client::Entity::scoped_delete(t)
         .filter(client::Column::Id.is_in(ids))
         .exec(&txn)
