@@ -305,6 +305,7 @@ async fn push_all(
     // Keyset over client ids: each dirty client is tried once per run, clients created
     // while the run goes (newer v7 ids) are picked up, refused ones do not loop.
     let mut after = Uuid::nil();
+    let mut batches: u64 = 0;
     loop {
         let ids = dirty_ids(&d.db, tenant, row.id, after, batch).await?;
         let Some(last) = ids.last() else { break };
@@ -341,6 +342,22 @@ async fn push_all(
         run.pushed += pushed;
         run.failed += failed;
         save_run(d, run).await?;
+        batches += 1;
+        if batches.is_power_of_two() {
+            refresh_link_statistics(&d.db).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A first push creates links far faster than PostgreSQL's statistics follow (autovacuum may
+/// be slow or off), and lookups planned for a near-empty table then scan it for every batch:
+/// refresh them after batches 1, 2, 4, 8... (milliseconds each). SQLite needs nothing.
+async fn refresh_link_statistics(db: &impl ConnectionTrait) -> SyncResult<()> {
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE crm_links")
+            .await
+            .map_err(DomainError::from)?;
     }
     Ok(())
 }
@@ -360,10 +377,10 @@ fn is_dirty(version: i64, link: Option<&(i64, bool)>) -> bool {
 
 /// Up to `limit` ids of clients dirty for a connection, after `after`, in id order.
 ///
-/// Two index-driven reads per step instead of one join: clients by primary key (keyset),
-/// then their links by the unique (connection, client) key. The cost is linear in the
-/// clients scanned whatever the planner knows (a join chose whole-table plans on
-/// PostgreSQL right after a bulk load, before statistics existed).
+/// Two index range scans per step instead of one join: clients by primary key (keyset),
+/// then the links of that id range by the unique (connection, client) key. The cost is
+/// linear in the clients scanned whatever the planner knows (a join chose whole-table plans
+/// on PostgreSQL right after a bulk load, before statistics existed).
 async fn dirty_ids(
     db: &impl ConnectionTrait,
     tenant: TenantId,
@@ -397,7 +414,10 @@ async fn dirty_ids(
             .column(crm_link::Column::SyncedVersion)
             .column(crm_link::Column::RemoteDeletedAt)
             .filter(crm_link::Column::ConnectionId.eq(connection))
-            .filter(crm_link::Column::ClientId.is_in(chunk.iter().map(|(id, _)| *id)))
+            // The chunk's id range, not its ids: a range scan of the unique (connection,
+            // client) index, where a long IN list of parameters is compared row by row.
+            .filter(crm_link::Column::ClientId.gt(cursor))
+            .filter(crm_link::Column::ClientId.lte(last))
             .into_tuple::<(Uuid, i64, Option<chrono::DateTime<chrono::Utc>>)>()
             .all(db)
             .await?
@@ -468,21 +488,7 @@ async fn write_link(
         // A push and a pull of the same connection may link the same client at once: the
         // later one updates the link instead of failing.
         crm_link::Entity::insert(active)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::columns([
-                    crm_link::Column::ConnectionId,
-                    crm_link::Column::ClientId,
-                ])
-                .update_columns([
-                    crm_link::Column::RemoteId,
-                    crm_link::Column::SyncedVersion,
-                    crm_link::Column::LastSyncedAt,
-                    crm_link::Column::LastError,
-                    crm_link::Column::RemoteDeletedAt,
-                    crm_link::Column::UpdatedAt,
-                ])
-                .to_owned(),
-            )
+            .on_conflict(link_upsert())
             .exec_without_returning(db)
             .await?;
     }
@@ -516,6 +522,7 @@ async fn record_push(
         .filter_map(|l| l.remote_id.map(|r| (r, l.client_id)))
         .collect();
     let (mut pushed, mut failed) = (0, 0);
+    let mut out = Vec::with_capacity(rows.len());
     for (client, outcome) in rows.iter().zip(outcomes) {
         let existing = links.get(&client.id);
         let mut link = existing
@@ -548,10 +555,46 @@ async fn record_push(
                 failed += 1;
             }
         }
-        write_link(&txn, link, existing.is_some()).await?;
+        out.push(link);
     }
+    write_links(&txn, out).await?;
     txn.commit().await.map_err(DomainError::from)?;
     Ok((pushed, failed))
+}
+
+/// Writes a batch's links in one statement: new ones inserted, existing ones (same
+/// connection and client) updated in place, so a push and a pull linking the same client at
+/// once do not fail.
+async fn write_links(db: &impl ConnectionTrait, links: Vec<crm_link::Model>) -> SyncResult<()> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<crm_link::ActiveModel> = links
+        .into_iter()
+        .map(|l| l.into_active_model().reset_all())
+        .collect();
+    crm_link::Entity::insert_many(rows)
+        .on_conflict(link_upsert())
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// On (connection, client): keep the row, take the sync state.
+fn link_upsert() -> sea_orm::sea_query::OnConflict {
+    sea_orm::sea_query::OnConflict::columns([
+        crm_link::Column::ConnectionId,
+        crm_link::Column::ClientId,
+    ])
+    .update_columns([
+        crm_link::Column::RemoteId,
+        crm_link::Column::SyncedVersion,
+        crm_link::Column::LastSyncedAt,
+        crm_link::Column::LastError,
+        crm_link::Column::RemoteDeletedAt,
+        crm_link::Column::UpdatedAt,
+    ])
+    .to_owned()
 }
 
 // ---------------------------------------------------------------------------------------
