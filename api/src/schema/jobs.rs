@@ -148,11 +148,20 @@ impl JobMutation {
             ));
         }
         // Already checked to be this tenant's: retry it directly.
-        jobs.retry_job(&id).await.map_err(internal)?;
-        jobs.get_job_scoped(scope, &id)
-            .await
-            .map_err(internal)?
-            .map(Job)
-            .ok_or_else(|| ApiError(coded(NOT_FOUND, "job not found")))
+        if !jobs.retry_job(&id).await.map_err(internal)? {
+            return Err(ApiError::bad_input(
+                "id",
+                "only failed jobs can be retried; this one is not failed",
+            ));
+        }
+        // The job as the retry queued it: a worker woken by the retry may already be running
+        // (or have finished) it by the time it could be read again.
+        Ok(Job(clientele_jobs::JobInfo {
+            status: clientele_jobs::JobStatus::Pending,
+            attempts: 0,
+            run_at: chrono::Utc::now(),
+            done_at: None,
+            ..job
+        }))
     }
 }
