@@ -25,6 +25,7 @@ pub mod preferences;
 pub mod queue;
 pub mod retention;
 pub mod seed;
+pub mod signature;
 pub mod sms;
 pub mod tenants;
 pub mod timeline;

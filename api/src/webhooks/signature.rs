@@ -200,11 +200,7 @@ fn url_with_other_port_form(url: &str) -> Option<String> {
 /// Computes the generic [`GENERIC_SIGNATURE_HEADER`] value for `body` signed at `timestamp`:
 /// `t=<timestamp>,v1=<hex HMAC-SHA256(secret, "{timestamp}.{body}")>`.
 pub fn sign_generic(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    let timestamp = timestamp.to_string();
-    let digest = generic_mac(secret, &timestamp, body)
-        .finalize()
-        .into_bytes();
-    format!("t={timestamp},v1={}", hex::encode(digest))
+    clientele_domain::signature::header(secret, timestamp, body)
 }
 
 /// Verifies the generic `X-Clientele-Signature` header (`header`) over `raw_body`.
@@ -256,11 +252,7 @@ pub fn verify_generic(
 }
 
 fn generic_mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC accepts keys of any length");
-    mac.update(timestamp.as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    mac
+    clientele_domain::signature::mac(secret, timestamp, body)
 }
 
 /// The header's value as text; absent, empty or blank counts as missing.

@@ -10,10 +10,7 @@
 //!
 //! Keep the raw body: re-serialising the JSON changes the bytes and breaks the signature.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
-type HmacSha256 = Hmac<Sha256>;
+use hmac::Mac;
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "Clientele-Signature";
@@ -22,23 +19,15 @@ pub const EVENT_HEADER: &str = "Clientele-Event";
 /// The header carrying the delivery id (the same on every attempt of one delivery).
 pub const DELIVERY_HEADER: &str = "Clientele-Delivery";
 
-/// Hex HMAC-SHA256 of `"<timestamp>.<body>"` under `secret`.
+/// Hex HMAC-SHA256 of `"<timestamp>.<body>"` under `secret` (the scheme of
+/// [`crate::signature`], shared with inbound generic webhooks).
 pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let mut mac = mac(secret);
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    hex::encode(mac.finalize().into_bytes())
-}
-
-fn mac(secret: &str) -> HmacSha256 {
-    // HMAC takes keys of any length.
-    HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC accepts any key length")
+    crate::signature::hex_signature(secret.as_bytes(), timestamp, body)
 }
 
 /// The `Clientele-Signature` header value for `body` sent at `timestamp`.
 pub fn header(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", signature(secret, timestamp, body))
+    crate::signature::header(secret.as_bytes(), timestamp, body)
 }
 
 /// Why a signature was refused.
@@ -79,10 +68,7 @@ pub fn verify(
         let Ok(expected) = hex::decode(candidate) else {
             continue;
         };
-        let mut mac = mac(secret);
-        mac.update(t.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(body);
+        let mac = crate::signature::mac(secret.as_bytes(), &t.to_string(), body);
         // `verify_slice` compares in constant time.
         if mac.verify_slice(&expected).is_ok() {
             return Ok(());
