@@ -44,7 +44,7 @@ use clientele_domain::tenants::{self, NewTenant};
 use clientele_domain::{Actor, Domain, InProcessBus, Role, TenantId};
 use common::FreshDatabase;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
     TransactionTrait,
 };
 use std::collections::HashSet;
@@ -268,6 +268,10 @@ async fn seed(domain: &Domain, slug: &str, n: usize) -> anyhow::Result<TenantId>
         }
         txn.commit().await?;
     }
+    // What autovacuum does shortly after a bulk load (and `clientele import` does itself): the
+    // planner needs the statistics. Without them PostgreSQL sorted the tenant's whole client
+    // table for every batch of 200 (93 ms instead of 0.5 ms), which halved the push rate.
+    domain.db.execute_unprepared("ANALYZE").await?;
     Ok(tenant)
 }
 
