@@ -44,8 +44,8 @@ use clientele_domain::tenants::{self, NewTenant};
 use clientele_domain::{Actor, Domain, InProcessBus, Role, TenantId};
 use common::FreshDatabase;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, TransactionTrait,
 };
 use std::collections::HashSet;
 use std::sync::Arc;
