@@ -114,6 +114,9 @@ fn write_csv(path: &Path, rows: usize, pass: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Whether a pass's report is what it should be for `n` rows.
+type Expected = fn(&ImportReport, u64) -> bool;
+
 async fn import(
     domain: &Domain,
     actor: &Actor,
@@ -165,7 +168,7 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<usize> {
     }
     let n = args.rows as u64;
     let mut failures = 0;
-    let passes: [(&str, &Path, fn(&ImportReport, u64) -> bool); 3] = [
+    let passes: [(&str, &Path, Expected); 3] = [
         ("first import", &files[0], |r, n| r.created == n),
         ("same file again", &files[0], |r, n| r.unchanged == n),
         ("every row changed", &files[1], |r, n| r.updated == n),
