@@ -1,6 +1,8 @@
 //! `usage_counters`: monthly usage that must not change when retention later removes the rows
 //! it was counted from (clients created by extraction). One row per tenant, month (`YYYY-MM`
-//! in the tenant's time zone), metric and channel (`''` for none); writers add to `amount`.
+//! in the tenant's time zone), metric, channel (`''` for none) and slot; writers add to `amount`
+//! of one slot, readers sum the slots (spread so that concurrent writers do not queue on one
+//! row).
 
 use sea_orm::entity::prelude::*;
 
@@ -15,6 +17,8 @@ pub struct Model {
     pub metric: String,
     #[sea_orm(primary_key, auto_increment = false)]
     pub channel: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub slot: i16,
     pub amount: i64,
 }
 

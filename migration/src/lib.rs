@@ -14,6 +14,7 @@ mod m20261206_000009_assistants;
 mod m20261206_000010_identity_and_tracking;
 mod m20261206_000011_notifications;
 mod m20261206_000012_usage_retention;
+mod m20261206_000013_usage_counter_slots;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_identity_and_tracking::Migration),
             Box::new(m20261206_000012_usage_retention::Migration),
             Box::new(m20261206_000011_notifications::Migration),
+            Box::new(m20261206_000013_usage_counter_slots::Migration),
         ]
     }
 }

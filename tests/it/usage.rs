@@ -257,9 +257,30 @@ async fn clients_created_by_extraction_are_counted_and_stay_counted_after_retent
         .await
         .unwrap();
     assert!(outcome.created, "{outcome:?}");
+    // More people: their counts land in different slots of the counter, all summed.
+    let names = [
+        "Ada", "Alan", "Linus", "Barbara", "Edsger", "Frances", "Donald",
+    ];
+    for (i, name) in names.into_iter().enumerate() {
+        let (_, msg) = inbound(
+            &app,
+            t,
+            Channel::Sms,
+            &format!("+1416555021{i}"),
+            &format!(
+                "Hi, I'm {name} Doe, {}.doe@example.com",
+                name.to_lowercase()
+            ),
+        )
+        .await;
+        let more = extraction::process_message(app.domain(), t, msg)
+            .await
+            .unwrap();
+        assert!(more.created, "{more:?}");
+    }
     let month = Month::of(Utc::now(), "America/Toronto".parse().unwrap()).key();
     let u = usage(&app, &admin, &month).await;
-    assert_eq!(u["clientsCreatedByExtraction"], 1, "{u}");
+    assert_eq!(u["clientsCreatedByExtraction"], 8, "{u}");
 
     // Counted in the month it happened, even once retention removed the deleted client.
     let created = outcome.client.expect("a client");
@@ -280,6 +301,7 @@ async fn clients_created_by_extraction_are_counted_and_stay_counted_after_retent
             clientele_domain::entities::client::Column::DeletedAt,
             Expr::value(Utc::now() - chrono::Duration::days(5)),
         )
+        .filter(clientele_domain::entities::client::Column::DeletedAt.is_not_null())
         .exec(&app.domain().db)
         .await
         .unwrap();
@@ -305,8 +327,8 @@ async fn clients_created_by_extraction_are_counted_and_stay_counted_after_retent
         .expect("the conversation stays");
     assert_eq!(thread_row.client_id, None);
     let u = usage(&app, &admin, &month).await;
-    assert_eq!(u["clientsCreatedByExtraction"], 1, "{u}");
-    assert_eq!(u["messagesIn"], 1, "messages stay counted: {u}");
+    assert_eq!(u["clientsCreatedByExtraction"], 8, "{u}");
+    assert_eq!(u["messagesIn"], 8, "messages stay counted: {u}");
 }
 
 #[tokio::test]

@@ -223,8 +223,6 @@ pub async fn process_message(
             let empty = crate::clients::blank(tenant, &rules, ClientSource::Extracted);
             let e = plan::enrich(&empty, &candidates, &owners, &facts);
             let id = create(&txn, &context, &empty, &e).await?;
-            // usage: count the client for billing, in this transaction (see crate::usage)
-            crate::usage::client_created_by_extraction(&txn, tenant, Utc::now()).await?;
             outcome.created = true;
             outcome.changes = e.fills.len() + e.identities.len();
             outcome.suggestions = store_suggestions(&txn, &context, id, &e).await?;
@@ -243,6 +241,11 @@ pub async fn process_message(
     }
     // Notifications: keyword rules, messages that need a human (same transaction).
     crate::notifications::on_inbound(&txn, tenant, &msg, &thread, client).await?;
+    if let (true, Some(id)) = (outcome.created, client) {
+        // usage: count the client for billing, in this transaction (see crate::usage), last,
+        // so that the counter row's lock is held for the commit only.
+        crate::usage::client_created_by_extraction(&txn, &tenant_row, id, Utc::now()).await?;
+    }
     txn.commit().await?;
     outcome.client = client.map(ClientId);
     if let Some(id) = outcome.client
