@@ -75,29 +75,40 @@ pub(super) async fn insert(
     key: Option<&str>,
     reuse_finished_key: bool,
 ) -> Result<bool, JobsError> {
-    let mut tx = pool.begin().await?;
-    if let (Some(key), true) = (key, reuse_finished_key) {
+    let insert = || {
         sqlx::query(
-            "UPDATE apalis.jobs SET idempotency_key = NULL WHERE job_type = $1 \
-             AND idempotency_key = $2 AND status IN ('Done', 'Failed', 'Killed')",
+            "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
+               priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), 0, $5) \
+             ON CONFLICT (job_type, idempotency_key) DO NOTHING",
         )
+        .bind(payload)
+        .bind(id)
         .bind(queue)
+        .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
         .bind(key)
-        .execute(&mut *tx)
-        .await?;
+    };
+    // Most keys are new: one statement, no transaction around it.
+    if insert().execute(pool).await?.rows_affected() == 1 {
+        return Ok(true);
     }
-    let done = sqlx::query(
-        "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
-           priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), 0, $5) \
-         ON CONFLICT (job_type, idempotency_key) DO NOTHING",
+    let Some(key) = key.filter(|_| reuse_finished_key) else {
+        return Ok(false);
+    };
+    // The key is taken. By a finished job: free the key and insert. By an unfinished one:
+    // deduplicated.
+    let mut tx = pool.begin().await?;
+    let freed = sqlx::query(
+        "UPDATE apalis.jobs SET idempotency_key = NULL WHERE job_type = $1 \
+         AND idempotency_key = $2 AND status IN ('Done', 'Failed', 'Killed')",
     )
-    .bind(payload)
-    .bind(id)
     .bind(queue)
-    .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
     .bind(key)
     .execute(&mut *tx)
     .await?;
+    if freed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    let done = insert().execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
