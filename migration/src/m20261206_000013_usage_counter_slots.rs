@@ -86,8 +86,9 @@ async fn rebuild(manager: &SchemaManager<'_>, slotted: bool) -> Result<(), DbErr
          SELECT tenant_id, month, metric, channel, SUM(amount) FROM usage_counters \
          GROUP BY tenant_id, month, metric, channel"
     };
-    // One batch on one connection: SQLite refuses the rename on a pooled connection that has
-    // not yet seen the drop ("there is already another table ... with this name").
+    // One batch on one connection: run as separate statements through the pool, SQLite
+    // refused the rename ("there is already another table or index with this name") although
+    // the drop had run.
     manager
         .get_connection()
         .execute_unprepared(&format!(
