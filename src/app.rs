@@ -188,7 +188,7 @@ pub async fn start_with(
     let events = event_bus(&db, config.subscriber_buffer).await?;
     let jobs = workers::open(config, &db).await?;
     let mut domain = Domain::new(db, events);
-    domain.queue = Arc::new(workers::Queue(jobs.clone()));
+    domain.queue = Arc::new(workers::Queue::new(config, jobs.clone()));
     domain.crm = crm_settings(config);
     domain.webhooks = config.webhooks.delivery.clone();
     if let Some(sender) = sender {
@@ -245,7 +245,7 @@ pub async fn run_worker(
     let events = event_bus(&db, config.subscriber_buffer).await?;
     let jobs = workers::open(config, &db).await?;
     let mut domain = Domain::new(db, events);
-    domain.queue = Arc::new(workers::Queue(jobs.clone()));
+    domain.queue = Arc::new(workers::Queue::new(config, jobs.clone()));
     domain.crm = crm_settings(config);
     domain.webhooks = config.webhooks.delivery.clone();
     let running = workers::start(config, &jobs, domain).await?;

@@ -14,7 +14,7 @@ use clientele_jobs::{
     Workers,
 };
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DbBackend};
+use sea_orm::{DatabaseConnection, DbBackend, Statement};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -42,16 +42,64 @@ pub async fn open(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Jo
 }
 
 /// The domain's queue: hands committed work to the job store.
-pub struct Queue(pub Jobs);
+pub struct Queue {
+    jobs: Jobs,
+    /// The job store lives in the application's database (no jobs database of its own): an
+    /// inbound message's extraction job is inserted in the message's transaction.
+    same_database: bool,
+}
+
+impl Queue {
+    pub fn new(config: &Config, jobs: Jobs) -> Queue {
+        Queue {
+            jobs,
+            same_database: config.workers.database_url.is_none(),
+        }
+    }
+}
 
 impl JobQueue for Queue {
+    fn extraction_statement(
+        &self,
+        backend: DbBackend,
+        tenant: TenantId,
+        message: uuid::Uuid,
+    ) -> Option<Statement> {
+        if !self.same_database {
+            return None;
+        }
+        let row = self
+            .jobs
+            .extract_row(ExtractMessage {
+                tenant_id: tenant.0,
+                message_id: message,
+            })
+            .ok()?;
+        if row.postgres != (backend == DbBackend::Postgres) {
+            return None;
+        }
+        let mut values: Vec<sea_orm::Value> = vec![
+            row.payload.into(),
+            row.id.into(),
+            row.queue.into(),
+            row.max_attempts.into(),
+            row.key.into(),
+        ];
+        values.extend(row.run_at.map(sea_orm::Value::from));
+        Some(Statement::from_sql_and_values(backend, row.sql, values))
+    }
+
+    fn extraction_committed(&self) {
+        self.jobs.notify_enqueued();
+    }
+
     fn message_stored(
         &self,
         tenant: TenantId,
         message: uuid::Uuid,
     ) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            self.0
+            self.jobs
                 .enqueue_extract(ExtractMessage {
                     tenant_id: tenant.0,
                     message_id: message,
@@ -72,7 +120,7 @@ impl JobQueue for Queue {
         Box::pin(async move {
             let queued = match kind {
                 SyncKind::Push => {
-                    self.0
+                    self.jobs
                         .enqueue_push_clients(PushClients {
                             tenant_id,
                             connection_id,
@@ -80,7 +128,7 @@ impl JobQueue for Queue {
                         .await
                 }
                 SyncKind::Pull => {
-                    self.0
+                    self.jobs
                         .enqueue_pull_changes(PullChanges {
                             tenant_id,
                             connection_id,
@@ -88,7 +136,7 @@ impl JobQueue for Queue {
                         .await
                 }
                 SyncKind::Activities => {
-                    self.0
+                    self.jobs
                         .enqueue_push_activities(PushActivities {
                             tenant_id,
                             connection_id,
@@ -106,7 +154,7 @@ impl JobQueue for Queue {
         delivery: uuid::Uuid,
     ) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            self.0
+            self.jobs
                 .enqueue_webhook(DeliverWebhook {
                     tenant_id: tenant.0,
                     delivery_id: delivery,

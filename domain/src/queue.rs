@@ -4,6 +4,7 @@
 use crate::TenantId;
 use crate::entities::sync_run::SyncKind;
 use futures_util::future::BoxFuture;
+use sea_orm::{DbBackend, Statement};
 use uuid::Uuid;
 
 /// Where work that happens after a commit is handed over.
@@ -11,6 +12,23 @@ pub trait JobQueue: Send + Sync + 'static {
     /// An inbound message was committed and waits for extraction. An error is logged by the
     /// caller: the message stays pending and the worker's sweep picks it up later.
     fn message_stored(&self, tenant: TenantId, message: Uuid) -> BoxFuture<'_, Result<(), String>>;
+
+    /// The statement that enqueues `message`'s extraction inside the caller's transaction, for
+    /// a job store in the same database (`backend`): the message and its job then commit
+    /// together, one commit instead of two. `None` (the default): enqueue after the commit
+    /// with [`JobQueue::message_stored`].
+    fn extraction_statement(
+        &self,
+        _backend: DbBackend,
+        _tenant: TenantId,
+        _message: Uuid,
+    ) -> Option<Statement> {
+        None
+    }
+
+    /// After the commit of a transaction that ran [`JobQueue::extraction_statement`]'s
+    /// statement: wakes idle workers.
+    fn extraction_committed(&self) {}
 
     /// A CRM sync of `kind` should run for `connection`. Returns the job id, or `None` when
     /// an equal job is already waiting.

@@ -58,5 +58,5 @@ pub use model::{
 };
 pub use retry::{backoff_ceiling, retry_delay};
 pub use schedule::{ScheduledConnection, due, last_fire_time, parse_cron};
-pub use store::{Jobs, JobsDb};
+pub use store::{JobRow, Jobs, JobsDb};
 pub use worker::Workers;

@@ -483,3 +483,30 @@ async fn jobs_left_by_a_stopped_server_run_after_restart() {
     assert_eq!(barbara["firstName"], "Barbara");
     assert_eq!(barbara["phone"], "+14165550107");
 }
+
+#[tokio::test]
+async fn jobs_in_a_database_of_their_own_still_get_every_inbound_message() {
+    // In the application's database the extraction job commits with the message; with a
+    // jobs database of its own it is enqueued there after the commit. Both must run.
+    let (jobs_url, _jobs_dir) = isolated_database().await;
+    let app = spawn_app_with(|c| {
+        c.workers.enabled = true;
+        c.workers.database_url = Some(jobs_url.clone());
+    })
+    .await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let inbox = unique_number();
+    add_channel(&app, &admin, "generic", &inbox, "SMS", SECRET).await;
+    let conversation = deliver(
+        &app,
+        &inbox,
+        "own-jobs-1",
+        "416 555 0177",
+        "Hello, I'm Grace Hopper, grace@navy.example.org",
+    )
+    .await;
+    let client = linked_client(&app, &admin, &conversation).await;
+    assert_eq!(client["email"], "grace@navy.example.org");
+    assert_eq!(client["firstName"], "Grace");
+}

@@ -12,7 +12,7 @@ use crate::entities::timeline_event::ActorKind;
 use crate::timeline::EventActor;
 use crate::{ClientId, Domain, DomainError, DomainEvent, DomainResult, TenantId};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use uuid::Uuid;
 
 /// An inbound message as a provider delivered it, already verified.
@@ -182,8 +182,18 @@ pub async fn ingest(
         // A concurrent delivery of the same message won the insert.
         return Ok(Ingested::Duplicate);
     };
+    // The extraction job commits with the message when the job store shares the database.
+    let job = d
+        .queue
+        .extraction_statement(txn.get_database_backend(), tenant, stored.id);
+    let enqueued = job.is_some();
+    if let Some(statement) = job {
+        txn.execute_raw(statement).await?;
+    }
     txn.commit().await?;
-    if let Err(error) = d.queue.message_stored(tenant, stored.id).await {
+    if enqueued {
+        d.queue.extraction_committed();
+    } else if let Err(error) = d.queue.message_stored(tenant, stored.id).await {
         // Committed all the same: the worker's sweep finds pending messages.
         tracing::warn!(message = %stored.id, %error, "could not enqueue extraction");
     }

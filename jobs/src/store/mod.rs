@@ -49,6 +49,23 @@ pub struct Jobs {
     pub(crate) wake: Arc<Notify>,
 }
 
+/// A job insert to run in a transaction of the caller's own, on the database this store lives
+/// in ([`Jobs::extract_row`]). The values bind in this order: `payload`, `id`, `queue`,
+/// `max_attempts`, `key`, then `run_at` when present (SQLite: Unix seconds; PostgreSQL uses
+/// `NOW()`).
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    /// The SQL's dialect: PostgreSQL, else SQLite.
+    pub postgres: bool,
+    pub sql: &'static str,
+    pub payload: Vec<u8>,
+    pub id: String,
+    pub queue: &'static str,
+    pub max_attempts: i32,
+    pub key: String,
+    pub run_at: Option<i64>,
+}
+
 /// A job claimed by a worker.
 #[derive(Debug)]
 pub(crate) struct Claimed {
@@ -176,6 +193,36 @@ impl Jobs {
     pub async fn enqueue_extract(&self, job: ExtractMessage) -> Result<Option<String>, JobsError> {
         self.enqueue_unique(job, &format!("extract:{}", job.message_id))
             .await
+    }
+
+    /// The insert of an [`ExtractMessage`] for the caller to run in its own transaction on the
+    /// database this store lives in, so that a message and its job commit together.
+    /// Deduplicated per message like [`Jobs::enqueue_extract`] (message ids are new, so a
+    /// finished job never holds the key). Call [`Jobs::notify_enqueued`] after the commit.
+    pub fn extract_row(&self, job: ExtractMessage) -> Result<JobRow, JobsError> {
+        let key = format!("extract:{}", job.message_id);
+        let job = Job::from(job);
+        let max_attempts = i32::try_from(self.config.max_attempts.max(1)).unwrap_or(i32::MAX);
+        let (postgres, sql, run_at) = match &self.db {
+            JobsDb::Postgres(_) => (true, postgres::INSERT, None),
+            JobsDb::Sqlite(_) => (false, sqlite::INSERT, Some(Utc::now().timestamp())),
+        };
+        Ok(JobRow {
+            postgres,
+            sql,
+            payload: job.payload()?,
+            id: ulid::Ulid::generate().to_string(),
+            queue: job.kind().queue(),
+            max_attempts,
+            key,
+            run_at,
+        })
+    }
+
+    /// Wakes this process's idle workers after a commit that enqueued through
+    /// [`Jobs::extract_row`].
+    pub fn notify_enqueued(&self) {
+        self.wake.notify_one();
     }
 
     /// Enqueues a [`PushClients`], deduplicated per connection while one is unfinished.

@@ -66,6 +66,12 @@ pub(super) async fn adapt(pool: &PgPool) -> Result<(), JobsError> {
     Ok(())
 }
 
+/// Inserts a pending job unless its idempotency key is taken: payload, id, queue,
+/// max attempts (int4), key.
+pub(super) const INSERT: &str = "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, \
+    max_attempts, run_at, priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), \
+    0, $5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";
+
 pub(super) async fn insert(
     pool: &PgPool,
     id: &str,
@@ -76,16 +82,12 @@ pub(super) async fn insert(
     reuse_finished_key: bool,
 ) -> Result<bool, JobsError> {
     let insert = || {
-        sqlx::query(
-            "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
-               priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), 0, $5) \
-             ON CONFLICT (job_type, idempotency_key) DO NOTHING",
-        )
-        .bind(payload)
-        .bind(id)
-        .bind(queue)
-        .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
-        .bind(key)
+        sqlx::query(INSERT)
+            .bind(payload)
+            .bind(id)
+            .bind(queue)
+            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
+            .bind(key)
     };
     // Most keys are new: one statement, no transaction around it.
     if insert().execute(pool).await?.rows_affected() == 1 {

@@ -47,6 +47,12 @@ fn time(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(secs, 0).unwrap_or_default()
 }
 
+/// Inserts a pending job unless its idempotency key is taken: payload, id, queue,
+/// max attempts, key, run at (Unix seconds).
+pub(super) const INSERT: &str = "INSERT INTO Jobs (job, id, job_type, status, attempts, \
+    max_attempts, run_at, priority, idempotency_key) VALUES (?1, ?2, ?3, 'Pending', 0, ?4, ?6, 0, \
+    ?5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";
+
 pub(super) async fn insert(
     pool: &SqlitePool,
     id: &str,
@@ -58,17 +64,13 @@ pub(super) async fn insert(
 ) -> Result<bool, JobsError> {
     let now = secs(Utc::now());
     let insert = || {
-        sqlx::query(
-            "INSERT INTO Jobs (job, id, job_type, status, attempts, max_attempts, run_at, \
-             priority, idempotency_key) VALUES (?1, ?2, ?3, 'Pending', 0, ?4, ?5, 0, ?6) \
-             ON CONFLICT (job_type, idempotency_key) DO NOTHING",
-        )
-        .bind(payload)
-        .bind(id)
-        .bind(queue)
-        .bind(i64::from(max_attempts))
-        .bind(now)
-        .bind(key)
+        sqlx::query(INSERT)
+            .bind(payload)
+            .bind(id)
+            .bind(queue)
+            .bind(i64::from(max_attempts))
+            .bind(key)
+            .bind(now)
     };
     // Most keys are new: one statement, no transaction around it.
     if insert().execute(pool).await?.rows_affected() == 1 {
