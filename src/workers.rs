@@ -44,8 +44,9 @@ pub async fn open(config: &Config, db: &DatabaseConnection) -> anyhow::Result<Jo
 /// The domain's queue: hands committed work to the job store.
 pub struct Queue {
     jobs: Jobs,
-    /// The job store lives in the application's database (no jobs database of its own): an
-    /// inbound message's extraction job is inserted in the message's transaction.
+    /// The job store lives in the application's database (no jobs database of its own), so in
+    /// its dialect too: an inbound message's extraction job is inserted in the message's
+    /// transaction.
     same_database: bool,
 }
 
@@ -75,9 +76,6 @@ impl JobQueue for Queue {
                 message_id: message,
             })
             .ok()?;
-        if row.postgres != (backend == DbBackend::Postgres) {
-            return None;
-        }
         let mut values: Vec<sea_orm::Value> = vec![
             row.payload.into(),
             row.id.into(),

@@ -50,13 +50,11 @@ pub struct Jobs {
 }
 
 /// A job insert to run in a transaction of the caller's own, on the database this store lives
-/// in ([`Jobs::extract_row`]). The values bind in this order: `payload`, `id`, `queue`,
+/// in ([`Jobs::extract_row`]), in that database's dialect. The values bind in this order: `payload`, `id`, `queue`,
 /// `max_attempts`, `key`, then `run_at` when present (SQLite: Unix seconds; PostgreSQL uses
 /// `NOW()`).
 #[derive(Debug, Clone)]
 pub struct JobRow {
-    /// The SQL's dialect: PostgreSQL, else SQLite.
-    pub postgres: bool,
     pub sql: &'static str,
     pub payload: Vec<u8>,
     pub id: String,
@@ -64,6 +62,20 @@ pub struct JobRow {
     pub max_attempts: i32,
     pub key: String,
     pub run_at: Option<i64>,
+}
+
+/// A job to insert as pending, unless another job of its kind holds `key`.
+pub(crate) struct NewJob<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) queue: &'a str,
+    pub(crate) payload: &'a [u8],
+    pub(crate) max_attempts: u32,
+    pub(crate) key: Option<&'a str>,
+}
+
+/// The idempotency key of a message's extraction job.
+fn extract_key(job: &ExtractMessage) -> String {
+    format!("extract:{}", job.message_id)
 }
 
 /// A job claimed by a worker.
@@ -139,6 +151,10 @@ impl Jobs {
         &self.db
     }
 
+    fn max_attempts(&self) -> u32 {
+        self.config.max_attempts.max(1)
+    }
+
     async fn insert(
         &self,
         job: &Job,
@@ -147,16 +163,26 @@ impl Jobs {
     ) -> Result<Option<String>, JobsError> {
         let id = ulid::Ulid::generate().to_string();
         let payload = job.payload()?;
-        let queue = job.kind().queue();
-        let max = self.config.max_attempts.max(1);
-        let inserted = match &self.db {
-            JobsDb::Sqlite(p) => {
-                sqlite::insert(p, &id, queue, &payload, max, key, reuse_finished_key).await?
-            }
-            JobsDb::Postgres(p) => {
-                postgres::insert(p, &id, queue, &payload, max, key, reuse_finished_key).await?
-            }
+        let new = NewJob {
+            id: &id,
+            queue: job.kind().queue(),
+            payload: &payload,
+            max_attempts: self.max_attempts(),
+            key,
         };
+        // Most keys are new: one statement, no transaction around it.
+        let mut inserted = match &self.db {
+            JobsDb::Sqlite(p) => sqlite::insert(p, &new).await?,
+            JobsDb::Postgres(p) => postgres::insert(p, &new).await?,
+        };
+        // The key is taken. By a finished job, when that may be reused: free the key and
+        // insert. By an unfinished one: deduplicated.
+        if let (false, Some(key), true) = (inserted, key, reuse_finished_key) {
+            inserted = match &self.db {
+                JobsDb::Sqlite(p) => sqlite::free_key_and_insert(p, &new, key).await?,
+                JobsDb::Postgres(p) => postgres::free_key_and_insert(p, &new, key).await?,
+            };
+        }
         if inserted {
             self.wake.notify_one();
         }
@@ -191,8 +217,7 @@ impl Jobs {
 
     /// Enqueues an [`ExtractMessage`], deduplicated per message.
     pub async fn enqueue_extract(&self, job: ExtractMessage) -> Result<Option<String>, JobsError> {
-        self.enqueue_unique(job, &format!("extract:{}", job.message_id))
-            .await
+        self.enqueue_unique(job, &extract_key(&job)).await
     }
 
     /// The insert of an [`ExtractMessage`] for the caller to run in its own transaction on the
@@ -200,15 +225,14 @@ impl Jobs {
     /// Deduplicated per message like [`Jobs::enqueue_extract`] (message ids are new, so a
     /// finished job never holds the key). Call [`Jobs::notify_enqueued`] after the commit.
     pub fn extract_row(&self, job: ExtractMessage) -> Result<JobRow, JobsError> {
-        let key = format!("extract:{}", job.message_id);
+        let key = extract_key(&job);
         let job = Job::from(job);
-        let max_attempts = i32::try_from(self.config.max_attempts.max(1)).unwrap_or(i32::MAX);
-        let (postgres, sql, run_at) = match &self.db {
-            JobsDb::Postgres(_) => (true, postgres::INSERT, None),
-            JobsDb::Sqlite(_) => (false, sqlite::INSERT, Some(Utc::now().timestamp())),
+        let max_attempts = i32::try_from(self.max_attempts()).unwrap_or(i32::MAX);
+        let (sql, run_at) = match &self.db {
+            JobsDb::Postgres(_) => (postgres::INSERT, None),
+            JobsDb::Sqlite(_) => (sqlite::INSERT, Some(Utc::now().timestamp())),
         };
         Ok(JobRow {
-            postgres,
             sql,
             payload: job.payload()?,
             id: ulid::Ulid::generate().to_string(),

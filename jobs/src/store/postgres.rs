@@ -5,10 +5,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use std::str::FromStr;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, PgPool, Row};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
+use sqlx::query::Query;
+use sqlx::{ConnectOptions, PgPool, Postgres, Row};
 
-use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
+use super::{Claimed, DERIVED_STATUS, ListQuery, NewJob, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
 
 /// Opens the store's own small pool and runs apalis's migrations (schema `apalis`).
@@ -72,45 +73,40 @@ pub(super) const INSERT: &str = "INSERT INTO apalis.jobs (job, id, job_type, sta
     max_attempts, run_at, priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), \
     0, $5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";
 
-pub(super) async fn insert(
+fn insert_query(job: &NewJob<'_>) -> Query<'static, Postgres, PgArguments> {
+    sqlx::query(INSERT)
+        .bind(job.payload)
+        .bind(job.id)
+        .bind(job.queue)
+        .bind(i32::try_from(job.max_attempts).unwrap_or(i32::MAX))
+        .bind(job.key)
+}
+
+/// Inserts `job` in one statement; `false` when its key is taken.
+pub(super) async fn insert(pool: &PgPool, job: &NewJob<'_>) -> Result<bool, JobsError> {
+    Ok(insert_query(job).execute(pool).await?.rows_affected() == 1)
+}
+
+/// Frees `key` from a finished job and inserts `job`, in one transaction; `false` when no
+/// finished job held it (an unfinished one does).
+pub(super) async fn free_key_and_insert(
     pool: &PgPool,
-    id: &str,
-    queue: &str,
-    payload: &[u8],
-    max_attempts: u32,
-    key: Option<&str>,
-    reuse_finished_key: bool,
+    job: &NewJob<'_>,
+    key: &str,
 ) -> Result<bool, JobsError> {
-    let insert = || {
-        sqlx::query(INSERT)
-            .bind(payload)
-            .bind(id)
-            .bind(queue)
-            .bind(i32::try_from(max_attempts).unwrap_or(i32::MAX))
-            .bind(key)
-    };
-    // Most keys are new: one statement, no transaction around it.
-    if insert().execute(pool).await?.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let Some(key) = key.filter(|_| reuse_finished_key) else {
-        return Ok(false);
-    };
-    // The key is taken. By a finished job: free the key and insert. By an unfinished one:
-    // deduplicated.
     let mut tx = pool.begin().await?;
     let freed = sqlx::query(
         "UPDATE apalis.jobs SET idempotency_key = NULL WHERE job_type = $1 \
          AND idempotency_key = $2 AND status IN ('Done', 'Failed', 'Killed')",
     )
-    .bind(queue)
+    .bind(job.queue)
     .bind(key)
     .execute(&mut *tx)
     .await?;
     if freed.rows_affected() == 0 {
         return Ok(false);
     }
-    let done = insert().execute(&mut *tx).await?;
+    let done = insert_query(job).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }

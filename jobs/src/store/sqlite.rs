@@ -4,10 +4,13 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Row, SqlitePool};
+use sqlx::query::Query;
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Row, Sqlite, SqlitePool};
 
-use super::{Claimed, DERIVED_STATUS, ListQuery, RawJob, WORKER_TYPE, kind_of};
+use super::{Claimed, DERIVED_STATUS, ListQuery, NewJob, RawJob, WORKER_TYPE, kind_of};
 use crate::error::JobsError;
 
 /// Opens the pool (WAL, `synchronous = NORMAL` on every connection) and runs apalis's
@@ -53,47 +56,41 @@ pub(super) const INSERT: &str = "INSERT INTO Jobs (job, id, job_type, status, at
     max_attempts, run_at, priority, idempotency_key) VALUES (?1, ?2, ?3, 'Pending', 0, ?4, ?6, 0, \
     ?5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";
 
-pub(super) async fn insert(
+fn insert_query(job: &NewJob<'_>) -> Query<'static, Sqlite, SqliteArguments> {
+    sqlx::query(INSERT)
+        .bind(job.payload)
+        .bind(job.id)
+        .bind(job.queue)
+        .bind(i64::from(job.max_attempts))
+        .bind(job.key)
+        .bind(secs(Utc::now()))
+}
+
+/// Inserts `job` in one statement; `false` when its key is taken.
+pub(super) async fn insert(pool: &SqlitePool, job: &NewJob<'_>) -> Result<bool, JobsError> {
+    Ok(insert_query(job).execute(pool).await?.rows_affected() == 1)
+}
+
+/// Frees `key` from a finished job and inserts `job`, in one transaction; `false` when no
+/// finished job held it (an unfinished one does).
+pub(super) async fn free_key_and_insert(
     pool: &SqlitePool,
-    id: &str,
-    queue: &str,
-    payload: &[u8],
-    max_attempts: u32,
-    key: Option<&str>,
-    reuse_finished_key: bool,
+    job: &NewJob<'_>,
+    key: &str,
 ) -> Result<bool, JobsError> {
-    let now = secs(Utc::now());
-    let insert = || {
-        sqlx::query(INSERT)
-            .bind(payload)
-            .bind(id)
-            .bind(queue)
-            .bind(i64::from(max_attempts))
-            .bind(key)
-            .bind(now)
-    };
-    // Most keys are new: one statement, no transaction around it.
-    if insert().execute(pool).await?.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let Some(key) = key.filter(|_| reuse_finished_key) else {
-        return Ok(false);
-    };
-    // The key is taken. By a finished job: free the key and insert. By an unfinished one:
-    // deduplicated.
     let mut tx = pool.begin().await?;
     let freed = sqlx::query(
         "UPDATE Jobs SET idempotency_key = NULL WHERE job_type = ?1 AND idempotency_key = ?2 \
          AND status IN ('Done', 'Failed', 'Killed')",
     )
-    .bind(queue)
+    .bind(job.queue)
     .bind(key)
     .execute(&mut *tx)
     .await?;
     if freed.rows_affected() == 0 {
         return Ok(false);
     }
-    let done = insert().execute(&mut *tx).await?;
+    let done = insert_query(job).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
 }
