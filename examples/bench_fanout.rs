@@ -145,10 +145,15 @@ async fn subscriber(
     mut stop: watch::Receiver<bool>,
 ) -> Seen {
     let mut seen = Seen::default();
+    // One wait for the stop signal for the whole run: a new one per frame would register
+    // with the shared watch channel 50,000 times a second and make this load tool, which
+    // shares the machine with the server, much of what is measured.
+    let stopped = stop.wait_for(|s| *s);
+    tokio::pin!(stopped);
     loop {
         let frame = tokio::select! {
             frame = socket.next() => frame,
-            _ = stop.wait_for(|s| *s) => break,
+            _ = &mut stopped => break,
         };
         let at = begun.elapsed().as_nanos() as u64;
         match frame {

@@ -208,6 +208,7 @@ pub async fn start_with(
             graphiql: config.graphiql,
             max_body_bytes: config.max_body_bytes,
             max_upload_bytes: config.max_upload_bytes,
+            subscriber_buffer: config.subscriber_buffer,
         },
     );
     let listener = TcpListener::bind(config.bind)

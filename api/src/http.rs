@@ -1,6 +1,7 @@
 //! The axum router: `/graphql` (POST, WebSocket, GraphiQL), `/healthz`, `/readyz`.
 
 use crate::auth::{AuthError, Tokens};
+use crate::fanout::{Hub, SessionData};
 use crate::schema::{AppSchema, Auth, loaders};
 use async_graphql::http::{ALL_WEBSOCKET_PROTOCOLS, GraphiQLSource};
 use async_graphql_axum::{GraphQLProtocol, GraphQLRequest, GraphQLResponse, GraphQLWebSocket};
@@ -10,7 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use clientele_domain::Domain;
+use clientele_domain::{Actor, Domain};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
@@ -25,11 +27,15 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// Largest multipart request (GraphQL file uploads such as CSV imports).
     pub max_upload_bytes: usize,
+    /// Events a subscriber may fall behind before it is told and dropped.
+    pub subscriber_buffer: usize,
 }
 
 #[derive(Clone)]
 struct AppState {
     schema: AppSchema,
+    /// Subscriptions shared by identical subscribers (see `fanout`).
+    subscriptions: Arc<Hub<AppSchema>>,
     domain: Domain,
     tokens: Tokens,
     config: HttpConfig,
@@ -37,8 +43,17 @@ struct AppState {
 
 pub fn router(schema: AppSchema, domain: Domain, tokens: Tokens, config: HttpConfig) -> Router {
     let limits = (config.max_body_bytes, config.max_upload_bytes);
+    let session_domain = domain.clone();
+    let session: SessionData = Arc::new(move |actor: &Actor| {
+        let mut data = async_graphql::Data::default();
+        loaders::attach(&mut data, &session_domain, actor.tenant);
+        data.insert(Auth(Ok(actor.clone())));
+        data
+    });
+    let subscriptions = Hub::new(schema.clone(), session, config.subscriber_buffer);
     let state = AppState {
         schema,
+        subscriptions,
         domain,
         tokens,
         config,
@@ -183,11 +198,14 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
             Err(rejection) => return rejection.into_response(),
         };
         let AppState {
-            schema,
+            subscriptions,
             tokens,
             config,
             domain,
+            ..
         } = state;
+        let actor_cell = Arc::new(OnceLock::new());
+        let executor = subscriptions.connection(actor_cell.clone());
         return upgrade
             .protocols(ALL_WEBSOCKET_PROTOCOLS)
             .max_message_size(config.max_body_bytes)
@@ -195,12 +213,15 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
             // send little (init, subscribe, pings), and it grows when a message needs it.
             .read_buffer_size(WEBSOCKET_READ_BUFFER)
             .on_upgrade(move |socket| async move {
-                GraphQLWebSocket::new(socket, schema, protocol)
+                GraphQLWebSocket::new(socket, executor, protocol)
                     .on_connection_init(move |payload| async move {
                         match token_from_init(&payload).map(|t| tokens.verify(&t)) {
                             Some(Ok(actor)) => {
                                 let mut data = async_graphql::Data::default();
                                 loaders::attach(&mut data, &domain, actor.tenant);
+                                // The connection's subscriptions join their groups as this
+                                // actor's tenant and role.
+                                let _ = actor_cell.set(actor.clone());
                                 data.insert(Auth(Ok(actor)));
                                 Ok(data)
                             }

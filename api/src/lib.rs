@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod error;
 mod export;
+pub mod fanout;
 pub mod http;
 pub mod limits;
 mod oauth;
