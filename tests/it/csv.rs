@@ -113,6 +113,38 @@ async fn import_upserts_reports_bad_rows_and_is_idempotent() {
 }
 
 #[tokio::test]
+async fn a_person_in_a_later_batch_updates_the_client_an_earlier_batch_created() {
+    // 1,201 rows: three batches of up to 500, the next read while the one before is written.
+    let app = spawn_app().await;
+    let tenant = app.tenant().await;
+    let admin = app.token(&tenant, Role::Admin);
+    let mut file = String::from("first_name,email,city\n");
+    for n in 0..1_200 {
+        file.push_str(&format!("Person{n},p{n}@example.com,Toronto\n"));
+    }
+    // Line 1,202: the person of line 2 again, now in Ottawa; line 1,203: a bad email.
+    file.push_str("Person0,P0@example.com,Ottawa\nBad,nope,Ottawa\n");
+    let body = upload(&app, &admin, &file, false).await;
+    let report = &body["data"]["importClients"];
+    assert_eq!(report["rows"], 1_202, "{body}");
+    assert_eq!(
+        (report["created"].as_u64(), report["updated"].as_u64()),
+        (Some(1_200), Some(1)),
+        "{body}"
+    );
+    assert_eq!(report["errors"][0]["line"], 1_203, "{body}");
+    let data = app
+        .ok(
+            &admin,
+            "{ clients(filter: { search: \"p0@example.com\" }) { totalCount edges { node { city } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["clients"]["totalCount"], 1, "{data}");
+    assert_eq!(data["clients"]["edges"][0]["node"]["city"], "Ottawa");
+}
+
+#[tokio::test]
 async fn export_streams_filtered_csv_that_imports_back_unchanged() {
     let app = spawn_app().await;
     let a = app.tenant().await;
