@@ -8,16 +8,10 @@ use crate::error::{ApiError, ApiResult};
 use async_graphql::connection::{Connection, ConnectionNameType, Edge, EmptyFields};
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Subscription};
 use chrono::{DateTime, Utc};
-use clientele_domain::TenantId;
 use clientele_domain::entities::{conversation as thread, message};
 use clientele_domain::pagination::PageArgs;
 use clientele_domain::{ClientId, DomainEvent, channels, clients, conversations};
 use futures_util::Stream;
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
-use tokio::sync::OnceCell;
-use uuid::Uuid;
 
 mirror_enum!(
     /// The channel a conversation happens on.
@@ -579,7 +573,7 @@ impl ConversationSubscription {
             {
                 let (domain, actor) = (domain.clone(), actor.clone());
                 Some(async move {
-                    let cell = shared_message(actor.tenant, message_id);
+                    let cell = conversations::shared_message(actor.tenant, message_id);
                     let row = cell
                         .get_or_try_init(|| conversations::message(&domain, &actor, message_id))
                         .await?;
@@ -589,46 +583,4 @@ impl ConversationSubscription {
             _ => None,
         }))
     }
-}
-
-/// How long a loaded message is shared with later subscribers of the same event.
-const SHARED_FOR: Duration = Duration::from_secs(2);
-/// At most this many loads are remembered; the oldest is forgotten first.
-const SHARED_MAX: usize = 1024;
-
-type SharedKey = (TenantId, Uuid);
-
-/// One load per `messageAdded` event per process: every subscriber of the tenant that
-/// receives the event awaits the same load instead of querying the message itself. Keyed by
-/// tenant and message, and loaded scoped to that tenant, so nothing crosses tenants. A failed
-/// load leaves the cell empty and the next subscriber tries again.
-#[derive(Default)]
-struct SharedMessages {
-    cells: HashMap<SharedKey, (Instant, Arc<OnceCell<message::Model>>)>,
-    order: VecDeque<(Instant, SharedKey)>,
-}
-
-static SHARED_MESSAGES: LazyLock<Mutex<SharedMessages>> = LazyLock::new(Default::default);
-
-fn shared_message(tenant: TenantId, id: Uuid) -> Arc<OnceCell<message::Model>> {
-    let now = Instant::now();
-    let mut shared = SHARED_MESSAGES.lock().unwrap_or_else(|e| e.into_inner());
-    let SharedMessages { cells, order } = &mut *shared;
-    while let Some(&(at, key)) = order.front() {
-        if order.len() <= SHARED_MAX && now.duration_since(at) < SHARED_FOR {
-            break;
-        }
-        order.pop_front();
-        if cells.get(&key).is_some_and(|(created, _)| *created == at) {
-            cells.remove(&key);
-        }
-    }
-    let key = (tenant, id);
-    if let Some((_, cell)) = cells.get(&key) {
-        return cell.clone();
-    }
-    let cell = Arc::new(OnceCell::new());
-    cells.insert(key, (now, cell.clone()));
-    order.push_back((now, key));
-    cell
 }

@@ -6,6 +6,9 @@ mod inbound;
 pub mod list;
 mod sender;
 pub mod settings;
+mod shared;
+
+pub use shared::shared_message;
 
 pub use inbound::{Inbound, Ingested, ingest, resolve_channel, routing_address};
 pub use sender::{LogSender, MessageSender, RecordingSender, SentMessage};
@@ -435,6 +438,7 @@ pub(super) fn publish_message(
     thread: &conversation::Model,
     message: &message::Model,
 ) {
+    shared::prime(tenant, message);
     d.events.publish(
         tenant,
         DomainEvent::MessageAdded {
