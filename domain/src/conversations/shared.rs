@@ -19,9 +19,9 @@ type SharedKey = (TenantId, Uuid);
 
 /// One load per `messageAdded` event per process (none when the publisher left the row): every
 /// subscriber of the tenant that receives the event awaits the same load instead of querying
-/// the message itself. Keyed by
-/// tenant and message, and loaded scoped to that tenant, so nothing crosses tenants. A failed
-/// load leaves the cell empty and the next subscriber tries again.
+/// the message itself. Keyed by tenant and message, and loaded scoped to that tenant, so
+/// nothing crosses tenants. A failed load leaves the cell empty and the next subscriber tries
+/// again.
 #[derive(Default)]
 struct SharedMessages {
     cells: HashMap<SharedKey, (Instant, Arc<OnceCell<message::Model>>)>,
@@ -30,6 +30,8 @@ struct SharedMessages {
 
 static SHARED_MESSAGES: LazyLock<Mutex<SharedMessages>> = LazyLock::new(Default::default);
 
+/// The cell of message `id` of `tenant`: filled by the publisher, or by the first reader with
+/// `get_or_try_init` (loading it scoped to `tenant`).
 pub fn shared_message(tenant: TenantId, id: Uuid) -> Arc<OnceCell<message::Model>> {
     let now = Instant::now();
     let mut shared = SHARED_MESSAGES.lock().unwrap_or_else(|e| e.into_inner());
@@ -53,8 +55,15 @@ pub fn shared_message(tenant: TenantId, id: Uuid) -> Arc<OnceCell<message::Model
     cell
 }
 
+/// Bodies longer than this are not left by the publisher (readers load them), so the cells
+/// hold at most `SHARED_MAX` times this much text.
+const PRIME_MAX_BODY: usize = 16 * 1024;
+
 /// Leaves a message just stored for this process's readers of its `messageAdded` event.
 pub(crate) fn prime(tenant: TenantId, row: &message::Model) {
+    if row.body.as_ref().is_some_and(|b| b.len() > PRIME_MAX_BODY) {
+        return;
+    }
     // Already filled: someone loaded the same row.
     let _ = shared_message(tenant, row.id).set(row.clone());
 }
@@ -90,5 +99,14 @@ mod tests {
         prime(a, &stored);
         assert_eq!(shared_message(a, stored.id).get(), Some(&stored));
         assert_eq!(shared_message(b, stored.id).get(), None);
+    }
+
+    #[test]
+    fn a_long_body_is_left_for_readers_to_load() {
+        let tenant = TenantId::new();
+        let mut long = row(tenant);
+        long.body = Some("x".repeat(PRIME_MAX_BODY + 1));
+        prime(tenant, &long);
+        assert_eq!(shared_message(tenant, long.id).get(), None);
     }
 }
