@@ -353,6 +353,17 @@ mod tests {
 
     const SUB: &str = "subscription { messageAdded { id } }";
 
+    /// `user` of `tenant` with `role` subscribes to `SUB` on a connection of their own.
+    fn subscribe(
+        hub: &Arc<Hub<Fake>>,
+        tenant: TenantId,
+        user: &str,
+        role: Role,
+    ) -> BoxStream<'static, Response> {
+        hub.connection(actor(tenant, user, role))
+            .execute_stream(Request::new(SUB), None)
+    }
+
     async fn next(stream: &mut BoxStream<'static, Response>) -> Option<Value> {
         let r = tokio::time::timeout(std::time::Duration::from_secs(5), stream.next())
             .await
@@ -466,12 +477,8 @@ mod tests {
         let fake = Fake::new();
         let (hub, _) = hub(&fake, 16);
         let tenant = TenantId::new();
-        let a = hub
-            .connection(actor(tenant, "ann", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
-        let b = hub
-            .connection(actor(tenant, "bob", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
+        let a = subscribe(&hub, tenant, "ann", Role::Agent);
+        let b = subscribe(&hub, tenant, "bob", Role::Agent);
         settle().await;
         drop(a);
         settle().await;
@@ -485,9 +492,7 @@ mod tests {
         );
         assert_eq!(hub.groups(), 0);
         // A later subscriber starts a new execution.
-        let mut c = hub
-            .connection(actor(tenant, "cy", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
+        let mut c = subscribe(&hub, tenant, "cy", Role::Agent);
         assert_eq!(fake.executions.load(Ordering::SeqCst), 2);
         settle().await;
         fake.events.send(3).unwrap();
@@ -499,12 +504,8 @@ mod tests {
         let fake = Fake::new();
         let (hub, _) = hub(&fake, 2);
         let tenant = TenantId::new();
-        let mut slow = hub
-            .connection(actor(tenant, "ann", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
-        let mut quick = hub
-            .connection(actor(tenant, "bob", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
+        let mut slow = subscribe(&hub, tenant, "ann", Role::Agent);
+        let mut quick = subscribe(&hub, tenant, "bob", Role::Agent);
         settle().await;
         for n in 0..5 {
             fake.events.send(n).unwrap();
@@ -526,12 +527,8 @@ mod tests {
         let fake = Fake::new();
         let (hub, _) = hub(&fake, 16);
         let tenant = TenantId::new();
-        let mut a = hub
-            .connection(actor(tenant, "ann", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
-        let mut b = hub
-            .connection(actor(tenant, "bob", Role::Agent))
-            .execute_stream(Request::new(SUB), None);
+        let mut a = subscribe(&hub, tenant, "ann", Role::Agent);
+        let mut b = subscribe(&hub, tenant, "bob", Role::Agent);
         settle().await;
         fake.events.send(1).unwrap();
         settle().await;
