@@ -69,6 +69,8 @@ impl JobQueue for Queue {
         if !self.same_database {
             return None;
         }
+        // A job that cannot be built here is enqueued after the commit instead
+        // (`message_stored`), which reports the error.
         let row = self
             .jobs
             .extract_row(ExtractMessage {

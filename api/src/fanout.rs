@@ -78,8 +78,9 @@ impl<E: Executor> Hub<E> {
         }
     }
 
-    /// Live groups (for tests and diagnostics).
-    pub fn groups(&self) -> usize {
+    /// Live groups.
+    #[cfg(test)]
+    fn groups(&self) -> usize {
         self.lock().len()
     }
 

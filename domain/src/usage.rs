@@ -429,7 +429,8 @@ mod tests {
             assert!((0..SLOTS as i16).contains(&slot), "{slot}");
             seen.insert(slot);
         }
-        // 2,000 new (v7, random in their low bits) ids miss one of 16 slots with probability below 1e-50.
+        // 2,000 new ids (v7: random in their low bits) miss one of 16 slots with probability
+        // below 1e-50.
         assert_eq!(seen.len(), usize::from(SLOTS));
     }
 

@@ -50,9 +50,9 @@ pub struct Jobs {
 }
 
 /// A job insert to run in a transaction of the caller's own, on the database this store lives
-/// in ([`Jobs::extract_row`]), in that database's dialect. The values bind in this order: `payload`, `id`, `queue`,
-/// `max_attempts`, `key`, then `run_at` when present (SQLite: Unix seconds; PostgreSQL uses
-/// `NOW()`).
+/// in ([`Jobs::extract_row`]), in that database's dialect. The values bind in this order:
+/// `payload`, `id`, `queue`, `max_attempts`, `key`, then `run_at` when present (SQLite: Unix
+/// seconds; PostgreSQL uses `NOW()`).
 #[derive(Debug, Clone)]
 pub struct JobRow {
     pub sql: &'static str,
