@@ -57,6 +57,8 @@ pub struct Domain {
     pub crm: crm::CrmSettings,
     /// How outbound webhooks are sent and retried.
     pub webhooks: notifications::WebhookSettings,
+    /// Where inbound messages go, as this process last read it.
+    pub routes: Arc<conversations::Routes>,
 }
 
 impl Domain {
@@ -69,6 +71,7 @@ impl Domain {
             queue: Arc::new(queue::NoQueue),
             crm: crm::CrmSettings::default(),
             webhooks: notifications::WebhookSettings::default(),
+            routes: Arc::default(),
         }
     }
 

@@ -168,6 +168,8 @@ pub async fn update_settings(
     )
     .await?;
     txn.commit().await?;
+    // Webhooks route with the tenant's and its channels' settings: read them again.
+    d.routes.changed();
     Ok(saved)
 }
 

@@ -197,6 +197,8 @@ pub async fn update_tenant(
     )
     .await?;
     txn.commit().await?;
+    // Webhooks route with the tenant's and its channels' settings: read them again.
+    d.routes.changed();
     Ok(saved)
 }
 
@@ -271,6 +273,8 @@ pub async fn update_channel(
     )
     .await?;
     txn.commit().await?;
+    // Webhooks route with the tenant's and its channels' settings: read them again.
+    d.routes.changed();
     Ok(saved)
 }
 

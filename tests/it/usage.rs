@@ -40,7 +40,7 @@ async fn inbound(
 ) -> (Uuid, Uuid) {
     // The receiving channel as webhook routing would have found it (not stored: ingestion
     // only reads its tenant and tracking overrides).
-    let route = clientele_domain::entities::tenant_channel::Model {
+    let channel_row = clientele_domain::entities::tenant_channel::Model {
         id: Uuid::now_v7(),
         tenant_id: tenant.0,
         provider: "generic".into(),
@@ -53,6 +53,12 @@ async fn inbound(
         default_region: None,
         known_sender_check: None,
         extractors: None,
+    };
+    let route = conversations::Route {
+        channel: channel_row,
+        tenant: clientele_domain::tenants::get(&app.domain().db, tenant)
+            .await
+            .expect("tenant"),
     };
     let stored = conversations::ingest(
         app.domain(),

@@ -119,7 +119,7 @@ pub async fn receive(
         Ok(None) => return reply(StatusCode::OK, json!({ "status": "ignored" })),
         Err(e) => return bad_request(e),
     };
-    let channel = match conversations::resolve_channel(&domain, &provider, &message.to).await {
+    let route = match conversations::resolve_channel(&domain, &provider, &message.to).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             tracing::warn!(%provider, "inbound message for an unknown destination");
@@ -136,7 +136,7 @@ pub async fn receive(
             );
         }
     };
-    if let Err(e) = verify(&provider, &channel, &headers, &uri, &raw, &form) {
+    if let Err(e) = verify(&provider, &route.channel, &headers, &uri, &raw, &form) {
         tracing::warn!(%provider, reason = %e, "webhook signature refused");
         return reply(StatusCode::UNAUTHORIZED, json!({ "error": e.to_string() }));
     }
@@ -157,7 +157,7 @@ pub async fn receive(
         sender_name: message.sender_name,
         avatar_url: message.avatar_url,
     };
-    match conversations::ingest(&domain, &channel, inbound).await {
+    match conversations::ingest(&domain, &route, inbound).await {
         Ok(Ingested::Stored {
             conversation,
             message,

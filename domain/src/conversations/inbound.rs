@@ -1,18 +1,19 @@
 //! Inbound messages: routing a provider's receiving address to a tenant and storing what
 //! arrives, exactly once per provider message id.
 
+use super::Route;
 use super::{
     Author, NewThread, clean_body, identity, link_in, normalise_identifier, open_thread, owner_of,
     publish_message, record_message, resumable_thread, set_avatar,
 };
 use crate::entities::conversation::Channel;
-use crate::entities::message::{self, AuthorKind, Direction};
-use crate::entities::tenant_channel;
+use crate::entities::message::{AuthorKind, Direction};
 use crate::entities::timeline_event::ActorKind;
 use crate::timeline::EventActor;
 use crate::{ClientId, Domain, DomainError, DomainEvent, DomainResult, TenantId};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// An inbound message as a provider delivered it, already verified.
@@ -46,20 +47,14 @@ pub fn routing_address(address: &str) -> String {
     }
 }
 
-/// The tenant channel that receives messages for `provider` at `address`.
+/// Where messages `provider` delivers to `address` go: the tenant channel that receives
+/// them and its tenant (kept in memory for a moment, see [`super::Routes`]).
 pub async fn resolve_channel(
     d: &Domain,
     provider: &str,
     address: &str,
-) -> DomainResult<Option<tenant_channel::Model>> {
-    // Routing happens before a tenant is known: this lookup is by the globally unique
-    // (provider, address) pair.
-    let address = routing_address(address);
-    Ok(tenant_channel::Entity::find()
-        .filter(tenant_channel::Column::Provider.eq(provider))
-        .filter(tenant_channel::Column::Address.eq(address))
-        .one(&d.db)
-        .await?)
+) -> DomainResult<Option<Arc<Route>>> {
+    d.routes.resolve(&d.db, provider, address).await
 }
 
 /// What ingestion did.
@@ -77,14 +72,9 @@ pub enum Ingested {
 /// inbox): finds or resumes the thread, dedupes on the provider message id, links the thread
 /// to the client the sender's identity belongs to (or suggests it, when the channel's
 /// known-sender check asks for confirmation), and announces it after commit.
-pub async fn ingest(
-    d: &Domain,
-    route: &tenant_channel::Model,
-    inbound: Inbound,
-) -> DomainResult<Ingested> {
-    let tenant = TenantId(route.tenant_id);
-    let tracking =
-        crate::tracking::effective(&crate::tenants::get(&d.db, tenant).await?, Some(route));
+pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult<Ingested> {
+    let tenant = route.tenant_id();
+    let tracking = crate::tracking::effective(&route.tenant, Some(&route.channel));
     let identifier = normalise_identifier(inbound.channel, &inbound.from, tracking.region)
         .map_err(|e| match e {
             DomainError::Invalid { message, .. } => DomainError::invalid("from", message),
@@ -93,18 +83,8 @@ pub async fn ingest(
     let body = clean_body(&inbound.body)?;
     let now = Utc::now();
     let txn = d.begin_write().await?;
-    // A redelivery is answered before anything is created.
-    let exists = message::Entity::scoped(tenant)
-        .filter(message::Column::Provider.eq(inbound.provider.as_str()))
-        .filter(message::Column::ProviderMessageId.eq(inbound.provider_message_id.as_str()))
-        .select_only()
-        .column(message::Column::Id)
-        .into_tuple::<Uuid>()
-        .one(&txn)
-        .await?;
-    if exists.is_some() {
-        return Ok(Ingested::Duplicate);
-    }
+    // A redelivery is found by the message insert below (one row per provider message id):
+    // everything this transaction did before it is then rolled back.
     let system = EventActor {
         kind: ActorKind::System,
         id: None,
@@ -179,7 +159,9 @@ pub async fn ingest(
     )
     .await?
     else {
-        // A concurrent delivery of the same message won the insert.
+        // Delivered before (or concurrently, and that delivery won the insert): the thread
+        // this transaction opened or touched is rolled back with it.
+        txn.rollback().await?;
         return Ok(Ingested::Duplicate);
     };
     // The extraction job commits with the message when the job store shares the database.

@@ -4,6 +4,7 @@
 pub mod identity;
 mod inbound;
 pub mod list;
+mod routes;
 mod sender;
 pub mod settings;
 mod shared;
@@ -11,6 +12,7 @@ mod shared;
 pub use shared::shared_message;
 
 pub use inbound::{Inbound, Ingested, ingest, resolve_channel, routing_address};
+pub use routes::{Route, Routes};
 pub use sender::{LogSender, MessageSender, RecordingSender, SentMessage};
 
 use crate::entities::client;
@@ -26,10 +28,10 @@ use crate::{
     Actor, ClientId, Domain, DomainError, DomainEvent, DomainResult, Role, TenantId, identities,
 };
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::{Alias, Asterisk, CommonTableExpression, Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -332,40 +334,89 @@ pub(super) async fn record_message(
         created_at: Set(Utc::now()),
         body_purged_at: Set(None),
     };
-    // One round trip: the stored row comes back with RETURNING; a conflict returns no row.
-    let inserted = message::Entity::insert(row)
-        .on_conflict(
-            OnConflict::columns([
-                message::Column::TenantId,
-                message::Column::Provider,
-                message::Column::ProviderMessageId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .exec_with_returning(db)
-        .await;
-    let stored = match inserted {
-        Ok(stored) => stored,
-        Err(DbErr::RecordNotFound(_) | DbErr::RecordNotInserted) => return Ok(None),
-        Err(e) => return Err(e.into()),
-    };
-    conversation::Entity::scoped_update(tenant)
+    let insert = message::Entity::insert(row).on_conflict(
+        OnConflict::columns([
+            message::Column::TenantId,
+            message::Column::Provider,
+            message::Column::ProviderMessageId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    );
+    let touch_thread = conversation::Entity::scoped_update(tenant)
         .col_expr(conversation::Column::LastMessageAt, Expr::value(sent_at))
         .col_expr(conversation::Column::ActivityAt, Expr::value(sent_at))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(conversation::Column::Id.eq(thread.id))
-        .exec(db)
-        .await?;
-    if let Some(client_id) = thread.client_id {
-        if direction == Direction::Inbound {
+        .filter(conversation::Column::Id.eq(thread.id));
+    let touch_client = match (thread.client_id, direction) {
+        (Some(client_id), Direction::Inbound) => Some(
             client::Entity::scoped_update(tenant)
                 .col_expr(client::Column::LastActiveAt, Expr::value(sent_at))
                 .col_expr(client::Column::ActivityAt, Expr::value(sent_at))
-                .filter(client::Column::Id.eq(client_id))
-                .exec(db)
-                .await?;
+                .filter(client::Column::Id.eq(client_id)),
+        ),
+        _ => None,
+    };
+    let stored = if db.get_database_backend() == DbBackend::Postgres {
+        // One round trip on PostgreSQL: the insert and the updates it implies in one
+        // statement; the updates run only when the message was inserted.
+        let mut insert = insert.into_query();
+        insert.returning_all();
+        let inserted = || {
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(Alias::new("inserted"))
+                    .to_owned(),
+            )
+        };
+        let mut with = Query::with();
+        with.cte(
+            CommonTableExpression::new()
+                .query(insert)
+                .table_name(Alias::new("inserted"))
+                .to_owned(),
+        )
+        .cte(
+            CommonTableExpression::new()
+                .query(touch_thread.filter(inserted()).into_query())
+                .table_name(Alias::new("thread_touched"))
+                .to_owned(),
+        );
+        if let Some(touch) = touch_client {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(touch.filter(inserted()).into_query())
+                    .table_name(Alias::new("client_touched"))
+                    .to_owned(),
+            );
         }
+        let statement = Query::select()
+            .column(Asterisk)
+            .from(Alias::new("inserted"))
+            .to_owned()
+            .with(with);
+        let Some(stored) = message::Model::find_by_statement(DbBackend::Postgres.build(&statement))
+            .one(db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        stored
+    } else {
+        // The stored row comes back with RETURNING; a conflict returns no row.
+        let stored = match insert.exec_with_returning(db).await {
+            Ok(stored) => stored,
+            Err(DbErr::RecordNotFound(_) | DbErr::RecordNotInserted) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        touch_thread.exec(db).await?;
+        if let Some(touch) = touch_client {
+            touch.exec(db).await?;
+        }
+        stored
+    };
+    if let Some(client_id) = thread.client_id {
         let actor = EventActor {
             kind: match author.kind {
                 AuthorKind::Ai => ActorKind::Ai,
