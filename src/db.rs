@@ -12,6 +12,10 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // A connection in use moments ago is handed out as it is; one idle longer is pinged
+        // first (the pool's default pings on every acquire: one more round trip for each
+        // statement run outside a transaction and for each transaction).
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         // Statements are not logged (they may carry personal data); slow ones are, at WARN.
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {

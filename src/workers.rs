@@ -14,7 +14,8 @@ use clientele_jobs::{
     Workers,
 };
 use futures_util::future::BoxFuture;
-use sea_orm::{DatabaseConnection, DbBackend, Statement};
+use sea_orm::sea_query::{Expr, InsertStatement};
+use sea_orm::{DatabaseConnection, DbBackend};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -60,12 +61,12 @@ impl Queue {
 }
 
 impl JobQueue for Queue {
-    fn extraction_statement(
+    fn extraction_insert(
         &self,
-        backend: DbBackend,
         tenant: TenantId,
         message: uuid::Uuid,
-    ) -> Option<Statement> {
+        only_if: Option<Expr>,
+    ) -> Option<InsertStatement> {
         if !self.same_database {
             return None;
         }
@@ -78,15 +79,7 @@ impl JobQueue for Queue {
                 message_id: message,
             })
             .ok()?;
-        let mut values: Vec<sea_orm::Value> = vec![
-            row.payload.into(),
-            row.id.into(),
-            row.queue.into(),
-            row.max_attempts.into(),
-            row.key.into(),
-        ];
-        values.extend(row.run_at.map(sea_orm::Value::from));
-        Some(Statement::from_sql_and_values(backend, row.sql, values))
+        Some(row.insert(only_if))
     }
 
     fn extraction_committed(&self) {

@@ -4,7 +4,7 @@
 use crate::TenantId;
 use crate::entities::sync_run::SyncKind;
 use futures_util::future::BoxFuture;
-use sea_orm::{DbBackend, Statement};
+use sea_orm::sea_query::{Expr, InsertStatement};
 use uuid::Uuid;
 
 /// Where work that happens after a commit is handed over.
@@ -13,20 +13,21 @@ pub trait JobQueue: Send + Sync + 'static {
     /// caller: the message stays pending and the worker's sweep picks it up later.
     fn message_stored(&self, tenant: TenantId, message: Uuid) -> BoxFuture<'_, Result<(), String>>;
 
-    /// The statement that enqueues `message`'s extraction inside the caller's transaction, for
-    /// a job store in the same database (`backend`): the message and its job then commit
-    /// together, one commit instead of two. `None` (the default): enqueue after the commit
+    /// The insert that enqueues `message`'s extraction inside the caller's own statement or
+    /// transaction, for a job store in the same database (in its dialect): the message and its
+    /// job then commit together, one commit instead of two. With `only_if`, the job is
+    /// inserted only when that condition holds. `None` (the default): enqueue after the commit
     /// with [`JobQueue::message_stored`].
-    fn extraction_statement(
+    fn extraction_insert(
         &self,
-        _backend: DbBackend,
         _tenant: TenantId,
         _message: Uuid,
-    ) -> Option<Statement> {
+        _only_if: Option<Expr>,
+    ) -> Option<InsertStatement> {
         None
     }
 
-    /// After the commit of a transaction that ran [`JobQueue::extraction_statement`]'s
+    /// After the commit of a transaction that ran [`JobQueue::extraction_insert`]'s
     /// statement: wakes idle workers.
     fn extraction_committed(&self) {}
 

@@ -283,6 +283,9 @@ async fn a_greeting_in_web_chat_creates_nobody_and_redeliveries_change_nothing()
         .await;
     assert!(data["conversation"]["client"].is_null());
     assert_eq!(data["clients"]["totalCount"], 0);
+    // Redelivered while the thread is still nobody's: nothing stored, no job.
+    let again = post_generic(&app, &hello, SECRET).await;
+    assert_eq!(again.json::<Value>().await.unwrap()["status"], "duplicate");
 
     // The visitor introduces themselves: a client with the chat session as identity.
     let intro = json!({ "id": "w2", "channel": "web", "from": "session-42", "to": inbox, "text": "I'm Grace Hopper, grace@navy.mil" });
@@ -312,6 +315,13 @@ async fn a_greeting_in_web_chat_creates_nobody_and_redeliveries_change_nothing()
         kinds.contains(&"CHAT_SESSION") && kinds.contains(&"EMAIL"),
         "{kinds:?}"
     );
+    // One extraction job per stored message: the redeliveries enqueued none.
+    let jobs = app
+        .ok(&admin, "{ jobs(first: 20) { kind status } }", json!({}))
+        .await;
+    let jobs = jobs["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert!(jobs.iter().all(|j| j["status"] != "FAILED"), "{jobs:?}");
 }
 
 #[tokio::test]

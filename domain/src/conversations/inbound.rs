@@ -3,8 +3,8 @@
 
 use super::Route;
 use super::{
-    Author, NewThread, clean_body, identity, link_in, normalise_identifier, open_thread, owner_of,
-    publish_message, record_message, resumable_thread, set_avatar,
+    Author, NewThread, Recorded, clean_body, identity, link_in, normalise_identifier, open_thread,
+    owner_of, publish_message, record_message, resumable_thread, set_avatar,
 };
 use crate::entities::conversation::Channel;
 use crate::entities::message::{AuthorKind, Direction};
@@ -12,7 +12,7 @@ use crate::entities::timeline_event::ActorKind;
 use crate::timeline::EventActor;
 use crate::{ClientId, Domain, DomainError, DomainEvent, DomainResult, TenantId};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbBackend, QueryFilter};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -82,6 +82,21 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
         })?;
     let body = clean_body(&inbound.body)?;
     let now = Utc::now();
+    // On PostgreSQL the thread is read before any transaction (reading it inside one would
+    // see no more: each statement reads what is committed), so that a message that only adds
+    // to its thread needs none.
+    let read_first = if d.db.get_database_backend() == DbBackend::Postgres {
+        let found = resumable_thread(&d.db, tenant, inbound.channel, &identifier, now).await?;
+        if let Some(thread) = &found
+            && let Some(done) =
+                store_in_thread_as_is(d, tenant, thread, &identifier, &body, &inbound, now).await?
+        {
+            return Ok(done);
+        }
+        Some(found)
+    } else {
+        None
+    };
     let txn = d.begin_write().await?;
     // A redelivery is found by the message insert below (one row per provider message id):
     // everything this transaction did before it is then rolled back.
@@ -90,28 +105,31 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
         id: None,
         name: Some(inbound.provider.clone()),
     };
-    let (mut thread, opened) =
-        match resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await? {
-            Some(t) => (t, false),
-            None => {
-                let opened = open_thread(
-                    &txn,
-                    tenant,
-                    NewThread {
-                        channel: inbound.channel,
-                        identifier: &identifier,
-                        inbox: Some(inbound.to.clone()),
-                        contact_name: inbound.sender_name.clone(),
-                        avatar_url: inbound.avatar_url.clone(),
-                        check: tracking.known_sender,
-                    },
-                    &system,
-                    now,
-                )
-                .await?;
-                (opened, true)
-            }
-        };
+    let resumable = match read_first {
+        Some(found) => found,
+        None => resumable_thread(&txn, tenant, inbound.channel, &identifier, now).await?,
+    };
+    let (mut thread, opened) = match resumable {
+        Some(t) => (t, false),
+        None => {
+            let opened = open_thread(
+                &txn,
+                tenant,
+                NewThread {
+                    channel: inbound.channel,
+                    identifier: &identifier,
+                    inbox: Some(inbound.to.clone()),
+                    contact_name: inbound.sender_name.clone(),
+                    avatar_url: inbound.avatar_url.clone(),
+                    check: tracking.known_sender,
+                },
+                &system,
+                now,
+            )
+            .await?;
+            (opened, true)
+        }
+    };
     // A thread just opened was attached to the identifier's owner already, if it has one;
     // a thread with an identity check (pending or answered) waits for people.
     if thread.client_id.is_none()
@@ -146,7 +164,7 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
         kind: AuthorKind::Customer,
         id: None,
     };
-    let Some(stored) = record_message(
+    let Some(recorded) = record_message(
         &txn,
         tenant,
         &thread,
@@ -156,6 +174,7 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
         &inbound.provider,
         Some(&inbound.provider_message_id),
         inbound.sent_at.unwrap_or(now),
+        Some(&*d.queue),
     )
     .await?
     else {
@@ -164,22 +183,26 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
         txn.rollback().await?;
         return Ok(Ingested::Duplicate);
     };
-    // The extraction job commits with the message when the job store shares the database.
-    let job = d
-        .queue
-        .extraction_statement(txn.get_database_backend(), tenant, stored.id);
-    let enqueued = job.is_some();
-    if let Some(statement) = job {
-        txn.execute_raw(statement).await?;
-    }
     txn.commit().await?;
+    Ok(stored(d, tenant, &thread, recorded).await)
+}
+
+/// After the commit: the extraction job handed over (or its workers woken), the message and
+/// the client's change announced.
+async fn stored(
+    d: &Domain,
+    tenant: TenantId,
+    thread: &crate::entities::conversation::Model,
+    recorded: Recorded,
+) -> Ingested {
+    let Recorded { message, enqueued } = recorded;
     if enqueued {
         d.queue.extraction_committed();
-    } else if let Err(error) = d.queue.message_stored(tenant, stored.id).await {
+    } else if let Err(error) = d.queue.message_stored(tenant, message.id).await {
         // Committed all the same: the worker's sweep finds pending messages.
-        tracing::warn!(message = %stored.id, %error, "could not enqueue extraction");
+        tracing::warn!(message = %message.id, %error, "could not enqueue extraction");
     }
-    publish_message(d, tenant, &thread, &stored);
+    publish_message(d, tenant, thread, &message);
     if let Some(client) = thread.client_id {
         d.events.publish(
             tenant,
@@ -188,10 +211,59 @@ pub async fn ingest(d: &Domain, route: &Route, inbound: Inbound) -> DomainResult
             },
         );
     }
-    Ok(Ingested::Stored {
+    Ingested::Stored {
         conversation: thread.id,
-        message: stored.id,
-    })
+        message: message.id,
+    }
+}
+
+/// The message of a thread that goes on as it is (nobody's yet and its sender still nobody's,
+/// the same picture) is all there is to write: it is stored in one statement with its
+/// thread's times and its extraction job (PostgreSQL), without a transaction around it.
+/// `None` when there is more to do (the general path does it).
+async fn store_in_thread_as_is(
+    d: &Domain,
+    tenant: TenantId,
+    thread: &crate::entities::conversation::Model,
+    identifier: &str,
+    body: &str,
+    inbound: &Inbound,
+    now: chrono::DateTime<Utc>,
+) -> DomainResult<Option<Ingested>> {
+    let as_is = thread.client_id.is_none()
+        && thread.identity_status.is_none()
+        && inbound
+            .avatar_url
+            .as_deref()
+            .is_none_or(|url| thread.contact_avatar_url.as_deref() == Some(url));
+    if !as_is
+        || owner_of(&d.db, tenant, inbound.channel, identifier)
+            .await?
+            .is_some()
+    {
+        return Ok(None);
+    }
+    let author = Author {
+        kind: AuthorKind::Customer,
+        id: None,
+    };
+    let recorded = record_message(
+        &d.db,
+        tenant,
+        thread,
+        Direction::Inbound,
+        &author,
+        body,
+        &inbound.provider,
+        Some(&inbound.provider_message_id),
+        inbound.sent_at.unwrap_or(now),
+        Some(&*d.queue),
+    )
+    .await?;
+    Ok(Some(match recorded {
+        Some(recorded) => stored(d, tenant, thread, recorded).await,
+        None => Ingested::Duplicate,
+    }))
 }
 
 /// Keeps the picture a platform supplied on a resumed thread, and on its client.

@@ -22,6 +22,7 @@ use crate::entities::message::{self, AuthorKind, Direction, ExtractionState};
 use crate::entities::tenant::KnownSenderCheck;
 use crate::entities::timeline_event::{ActorKind, TimelineKind};
 use crate::pagination::{Cursor, Ordering, Page, PageArgs, SortKey};
+use crate::queue::JobQueue;
 use crate::timeline::{self, EventActor};
 use crate::values::{Email, PhoneE164, Region};
 use crate::{
@@ -310,7 +311,8 @@ pub(super) async fn record_message(
     provider: &str,
     provider_message_id: Option<&str>,
     sent_at: DateTime<Utc>,
-) -> DomainResult<Option<message::Model>> {
+    queue: Option<&dyn JobQueue>,
+) -> DomainResult<Option<Recorded>> {
     let segments =
         (thread.channel == Channel::Sms).then(|| crate::sms::segments(body).segments as i32);
     let id = Uuid::now_v7();
@@ -357,6 +359,7 @@ pub(super) async fn record_message(
         ),
         _ => None,
     };
+    let mut enqueued = false;
     let stored = if db.get_database_backend() == DbBackend::Postgres {
         // One round trip on PostgreSQL: the insert and the updates it implies in one
         // statement; the updates run only when the message was inserted.
@@ -391,6 +394,16 @@ pub(super) async fn record_message(
                     .to_owned(),
             );
         }
+        let job = queue.and_then(|q| q.extraction_insert(tenant, id, Some(inserted())));
+        enqueued = job.is_some();
+        if let Some(job) = job {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(job)
+                    .table_name(Alias::new("job_enqueued"))
+                    .to_owned(),
+            );
+        }
         let statement = Query::select()
             .column(Asterisk)
             .from(Alias::new("inserted"))
@@ -413,6 +426,10 @@ pub(super) async fn record_message(
         touch_thread.exec(db).await?;
         if let Some(touch) = touch_client {
             touch.exec(db).await?;
+        }
+        if let Some(job) = queue.and_then(|q| q.extraction_insert(tenant, id, None)) {
+            db.execute(&job).await?;
+            enqueued = true;
         }
         stored
     };
@@ -439,7 +456,17 @@ pub(super) async fn record_message(
         )
         .await?;
     }
-    Ok(Some(stored))
+    Ok(Some(Recorded {
+        message: stored,
+        enqueued,
+    }))
+}
+
+/// A message [`record_message`] stored.
+pub(super) struct Recorded {
+    pub message: message::Model,
+    /// Its extraction job was inserted with it (see [`JobQueue::extraction_insert`]).
+    pub enqueued: bool,
 }
 
 /// Records an outbound message (agents) and hands it to the sender after commit.
@@ -474,9 +501,11 @@ pub async fn send(
         "clientele",
         None,
         Utc::now(),
+        None,
     )
     .await?
-    .ok_or_else(|| DomainError::Conflict("the message was already recorded".into()))?;
+    .ok_or_else(|| DomainError::Conflict("the message was already recorded".into()))?
+    .message;
     txn.commit().await?;
     d.sender.send(&thread, &stored);
     publish_message(d, actor.tenant, &thread, &stored);

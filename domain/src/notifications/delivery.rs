@@ -164,7 +164,7 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
         .ok_or_else(|| DomainError::not_found("webhook endpoint"))?;
     if !endpoint.active {
         finish(
-            d,
+            &d.db,
             tenant,
             id,
             DeliveryStatus::Failed,
@@ -187,7 +187,16 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
         Err(DomainError::Invalid { message, .. }) => {
             // Retrying cannot open it: the delivery fails until an admin rotates the secret
             // and redelivers.
-            finish(d, tenant, id, DeliveryStatus::Failed, None, &message, None).await?;
+            finish(
+                &d.db,
+                tenant,
+                id,
+                DeliveryStatus::Failed,
+                None,
+                &message,
+                None,
+            )
+            .await?;
             return Ok(Attempted::Failed {
                 next_attempt_at: None,
             });
@@ -229,13 +238,16 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
     let code = status.map(i32::from);
     match verdict(status) {
         Verdict::Delivered => {
-            finish(d, tenant, id, DeliveryStatus::Delivered, code, "", None).await?;
+            finish(&d.db, tenant, id, DeliveryStatus::Delivered, code, "", None).await?;
             Ok(Attempted::Delivered)
         }
         Verdict::Gone => {
-            finish(d, tenant, id, DeliveryStatus::Failed, code, &error, None).await?;
-            super::endpoints::disable(d, tenant, endpoint.id, "the receiver answered 410 Gone")
+            // Together: whoever sees the delivery failed sees the endpoint switched off.
+            let txn = d.begin_write().await?;
+            finish(&txn, tenant, id, DeliveryStatus::Failed, code, &error, None).await?;
+            super::endpoints::disable(&txn, tenant, endpoint.id, "the receiver answered 410 Gone")
                 .await?;
+            txn.commit().await?;
             Ok(Attempted::Failed {
                 next_attempt_at: None,
             })
@@ -243,7 +255,16 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
         Verdict::Retry => {
             let attempts = u32::try_from(row.attempts).unwrap_or(u32::MAX);
             if attempts >= settings.max_attempts {
-                finish(d, tenant, id, DeliveryStatus::Failed, code, &error, None).await?;
+                finish(
+                    &d.db,
+                    tenant,
+                    id,
+                    DeliveryStatus::Failed,
+                    code,
+                    &error,
+                    None,
+                )
+                .await?;
                 return Ok(Attempted::Failed {
                     next_attempt_at: None,
                 });
@@ -252,7 +273,7 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
                 + chrono::Duration::from_std(settings.delay(attempts))
                     .unwrap_or(chrono::Duration::hours(1));
             finish(
-                d,
+                &d.db,
                 tenant,
                 id,
                 DeliveryStatus::Pending,
@@ -269,7 +290,7 @@ pub async fn deliver(d: &Domain, tenant: TenantId, id: Uuid) -> DomainResult<Att
 }
 
 async fn finish(
-    d: &Domain,
+    db: &impl sea_orm::ConnectionTrait,
     tenant: TenantId,
     id: Uuid,
     status: DeliveryStatus,
@@ -293,7 +314,7 @@ async fn finish(
     }
     update
         .filter(webhook_delivery::Column::Id.eq(id))
-        .exec(&d.db)
+        .exec(db)
         .await?;
     Ok(())
 }

@@ -318,7 +318,7 @@ pub async fn rotate_secret(
 
 /// Switches an endpoint off, saying why (a delivery was answered 410 Gone). A system task.
 pub(crate) async fn disable(
-    d: &Domain,
+    db: &impl sea_orm::ConnectionTrait,
     tenant: TenantId,
     id: Uuid,
     reason: &str,
@@ -331,7 +331,7 @@ pub(crate) async fn disable(
         )
         .col_expr(webhook_endpoint::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(webhook_endpoint::Column::Id.eq(id))
-        .exec(&d.db)
+        .exec(db)
         .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query, TableRef};
 use sqlx::{PgPool, SqlitePool};
 
 pub(crate) use convert::RawJob;
@@ -49,19 +50,79 @@ pub struct Jobs {
     pub(crate) wake: Arc<Notify>,
 }
 
-/// A job insert to run in a transaction of the caller's own, on the database this store lives
-/// in ([`Jobs::extract_row`]), in that database's dialect. The values bind in this order:
-/// `payload`, `id`, `queue`, `max_attempts`, `key`, then `run_at` when present (SQLite: Unix
-/// seconds; PostgreSQL uses `NOW()`).
+/// A job insert to run in a statement or transaction of the caller's own, on the database
+/// this store lives in ([`Jobs::extract_row`]): see [`JobRow::insert`].
 #[derive(Debug, Clone)]
 pub struct JobRow {
-    pub sql: &'static str,
     pub payload: Vec<u8>,
     pub id: String,
     pub queue: &'static str,
     pub max_attempts: i32,
     pub key: String,
+    /// SQLite: Unix seconds. `None` on PostgreSQL (`NOW()`).
     pub run_at: Option<i64>,
+}
+
+impl JobRow {
+    /// The insert, in the store's dialect (the same row as the store's own enqueue: pending,
+    /// no attempts, skipped when another job of its kind holds the key). With `only_if` it
+    /// inserts only when that condition holds (`INSERT ... SELECT ... WHERE`), so that it can
+    /// be a part of a larger statement, such as a common table expression on PostgreSQL.
+    pub fn insert(&self, only_if: Option<Expr>) -> InsertStatement {
+        let (table, run_at) = match self.run_at {
+            None => (
+                TableRef::from((Alias::new("apalis"), Alias::new("jobs"))),
+                Expr::cust("NOW()"),
+            ),
+            Some(secs) => (TableRef::from(Alias::new("Jobs")), Expr::val(secs)),
+        };
+        let values = [
+            Expr::val(self.payload.clone()),
+            Expr::val(self.id.clone()),
+            Expr::val(self.queue),
+            Expr::val("Pending"),
+            Expr::val(0i32),
+            Expr::val(self.max_attempts),
+            run_at,
+            Expr::val(0i32),
+            Expr::val(self.key.clone()),
+        ];
+        let mut insert = Query::insert();
+        insert.into_table(table).columns(
+            [
+                "job",
+                "id",
+                "job_type",
+                "status",
+                "attempts",
+                "max_attempts",
+                "run_at",
+                "priority",
+                "idempotency_key",
+            ]
+            .map(Alias::new),
+        );
+        match only_if {
+            Some(condition) => {
+                let select = Query::select()
+                    .exprs(values)
+                    .and_where(condition)
+                    .to_owned();
+                insert
+                    .select_from(select)
+                    .expect("the select has one expression per column");
+            }
+            None => {
+                insert.values_panic(values);
+            }
+        }
+        insert.on_conflict(
+            OnConflict::columns([Alias::new("job_type"), Alias::new("idempotency_key")])
+                .do_nothing()
+                .to_owned(),
+        );
+        insert
+    }
 }
 
 /// A job to insert as pending, unless another job of its kind holds `key`.
@@ -228,12 +289,11 @@ impl Jobs {
         let key = extract_key(&job);
         let job = Job::from(job);
         let max_attempts = i32::try_from(self.max_attempts()).unwrap_or(i32::MAX);
-        let (sql, run_at) = match &self.db {
-            JobsDb::Postgres(_) => (postgres::INSERT, None),
-            JobsDb::Sqlite(_) => (sqlite::INSERT, Some(Utc::now().timestamp())),
+        let run_at = match &self.db {
+            JobsDb::Postgres(_) => None,
+            JobsDb::Sqlite(_) => Some(Utc::now().timestamp()),
         };
         Ok(JobRow {
-            sql,
             payload: job.payload()?,
             id: ulid::Ulid::generate().to_string(),
             queue: job.kind().queue(),
