@@ -33,12 +33,16 @@ use serde_json::{Value, json};
 
 /// The tenant's rules for configurable fields.
 pub async fn rules_for(db: &impl ConnectionTrait, tenant: TenantId) -> DomainResult<TenantRules> {
-    let t = tenants::get(db, tenant).await?;
-    Ok(TenantRules {
-        region: tenants::region_of(&t),
-        statuses: t.client_statuses.0,
-        funnel_stages: t.funnel_stages.0,
-    })
+    Ok(rules_of(&tenants::get(db, tenant).await?))
+}
+
+/// The rules for configurable fields of a tenant already read.
+pub fn rules_of(t: &crate::entities::tenant::Model) -> TenantRules {
+    TenantRules {
+        region: tenants::region_of(t),
+        statuses: t.client_statuses.0.clone(),
+        funnel_stages: t.funnel_stages.0.clone(),
+    }
 }
 
 /// A new, empty client of `tenant` with every default set.

@@ -10,7 +10,7 @@
 pub mod plan;
 
 use crate::entities::client::{self, ClientSource};
-use crate::entities::client_identity::IdentityKind;
+use crate::entities::client_identity::{self, IdentityKind};
 use crate::entities::conversation::{self, IdentityStatus};
 use crate::entities::duplicate_suggestion;
 use crate::entities::message::{self, Direction, ExtractionState};
@@ -111,6 +111,8 @@ pub async fn process_message(
     // Claim the message (pending, or failed and retried by an admin): the conditional update
     // also serialises concurrent runs of the same message (the second waits for the first
     // and then finds nothing to claim).
+    // The claimed row comes back with the claim (one round trip); only when nothing was
+    // claimed is the message read, to tell "already done" from "not found".
     let claimed = message::Entity::scoped_update(tenant)
         .col_expr(
             message::Column::ExtractionState,
@@ -121,19 +123,19 @@ pub async fn process_message(
             message::Column::ExtractionState
                 .is_in([ExtractionState::Pending, ExtractionState::Failed]),
         )
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
-    let msg = message::Entity::scoped(tenant)
-        .filter(message::Column::Id.eq(message_id))
-        .one(&txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("message"))?;
-    if claimed.rows_affected == 0 {
+    let Some(msg) = claimed.into_iter().next() else {
+        message::Entity::scoped(tenant)
+            .filter(message::Column::Id.eq(message_id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("message"))?;
         return Ok(Outcome {
             already_done: true,
             ..Outcome::default()
         });
-    }
+    };
     let Some(body) = msg
         .body
         .clone()
@@ -219,7 +221,7 @@ pub async fn process_message(
             Some(before.id)
         }
         Target::Create => {
-            let rules = crate::clients::rules_for(&txn, tenant).await?;
+            let rules = crate::clients::rules_of(&tenant_row);
             let empty = crate::clients::blank(tenant, &rules, ClientSource::Extracted);
             let e = plan::enrich(&empty, &candidates, &owners, &facts);
             let id = create(&txn, &context, &empty, &e).await?;
@@ -315,10 +317,29 @@ async fn owners_of(
 ) -> DomainResult<(HashMap<Key, Uuid>, HashSet<Key>)> {
     let mut owners = HashMap::new();
     let mut unavailable = HashSet::new();
+    if candidates.is_empty() {
+        return Ok((owners, unavailable));
+    }
+    // Every candidate's identity in one query (they are few: the sender and what the message
+    // names); each term is a lookup in the (tenant, kind, platform, value) index.
+    let any = candidates.iter().fold(Condition::any(), |any, c| {
+        any.add(
+            Condition::all()
+                .add(client_identity::Column::Kind.eq(c.key.kind))
+                .add(client_identity::Column::Platform.eq(c.key.platform.as_str()))
+                .add(client_identity::Column::Value.eq(c.key.value.as_str())),
+        )
+    });
+    let held = client_identity::Entity::scoped(tenant)
+        .filter(any)
+        .all(db)
+        .await?;
     for c in candidates {
         let k = &c.key;
-        if let Some(identity) = identities::owner(db, tenant, k.kind, &k.platform, &k.value).await?
-        {
+        let holder = held
+            .iter()
+            .find(|i| i.kind == k.kind && i.platform == k.platform && i.value == k.value);
+        if let Some(identity) = holder {
             match crate::clients::find_live(db, tenant, ClientId(identity.client_id)).await {
                 Ok(client) => {
                     owners.insert(k.clone(), client.id);
