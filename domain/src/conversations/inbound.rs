@@ -1,10 +1,9 @@
 //! Inbound messages: routing a provider's receiving address to a tenant and storing what
 //! arrives, exactly once per provider message id.
 
-use super::Route;
 use super::{
-    Author, NewThread, Recorded, clean_body, identity, link_in, normalise_identifier, open_thread,
-    owner_of, publish_message, record_message, resumable_thread, set_avatar,
+    Author, NewThread, Recorded, Route, clean_body, identity, link_in, normalise_identifier,
+    open_thread, owner_of, publish_message, record_message, resumable_thread, set_avatar,
 };
 use crate::entities::conversation::Channel;
 use crate::entities::message::{AuthorKind, Direction};

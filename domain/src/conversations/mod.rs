@@ -298,8 +298,11 @@ pub(super) struct Author {
 }
 
 /// Records one message in a thread: bumps the thread, the client's last activity for
-/// inbound messages, and the client's timeline (with a summary). Returns `None` when the
-/// provider message id was already stored (a redelivery).
+/// inbound messages, and the client's timeline (with a summary); with `queue`, enqueues its
+/// extraction in the same statement (PostgreSQL) or transaction, when the job store shares the
+/// database. Returns `None` when the provider message id was already stored (a redelivery):
+/// nothing is written then. Outside a transaction it must be PostgreSQL and a thread without
+/// a client (then it is one statement).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn record_message(
     db: &impl ConnectionTrait,
