@@ -99,39 +99,38 @@ impl<E: Executor> Hub<E> {
             variables: serde_json::to_string(&request.variables).unwrap_or_default(),
         };
         let mut groups = self.lock();
-        if let Some(group) = groups.get_mut(&key) {
-            group.members += 1;
-            let rx = group.tx.subscribe();
-            let membership = Membership {
-                hub: self.clone(),
-                key,
-                id: group.id,
-            };
-            return member_stream(rx, membership);
-        }
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = broadcast::channel(self.buffer);
-        let stop = Arc::new(Notify::new());
-        groups.insert(
-            key.clone(),
-            Group {
-                id,
-                tx: tx.clone(),
-                members: 1,
-                stop: stop.clone(),
-            },
-        );
-        drop(groups);
-        let shared = Actor {
-            user_id: SHARED_USER_ID.into(),
-            name: "shared subscription".into(),
-            tenant: actor.tenant,
-            role: actor.role,
+        let (id, rx) = match groups.get_mut(&key) {
+            Some(group) => {
+                group.members += 1;
+                (group.id, group.tx.subscribe())
+            }
+            None => {
+                let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+                let (tx, rx) = broadcast::channel(self.buffer);
+                let stop = Arc::new(Notify::new());
+                groups.insert(
+                    key.clone(),
+                    Group {
+                        id,
+                        tx: tx.clone(),
+                        members: 1,
+                        stop: stop.clone(),
+                    },
+                );
+                let shared = Actor {
+                    user_id: SHARED_USER_ID.into(),
+                    name: "shared subscription".into(),
+                    tenant: actor.tenant,
+                    role: actor.role,
+                };
+                let inner = self
+                    .executor
+                    .execute_stream(request, Some(Arc::new((self.session)(&shared))));
+                tokio::spawn(run_group(self.clone(), key.clone(), id, inner, tx, stop));
+                (id, rx)
+            }
         };
-        let inner = self
-            .executor
-            .execute_stream(request, Some(Arc::new((self.session)(&shared))));
-        tokio::spawn(run_group(self.clone(), key.clone(), id, inner, tx, stop));
+        drop(groups);
         member_stream(
             rx,
             Membership {
@@ -388,10 +387,8 @@ mod tests {
         let fake = Fake::new();
         let (hub, seen) = hub(&fake, 16);
         let tenant = TenantId::new();
-        let a = hub.connection(actor(tenant, "ann", Role::Agent));
-        let b = hub.connection(actor(tenant, "bob", Role::Agent));
-        let mut sa = a.execute_stream(Request::new(SUB), None);
-        let mut sb = b.execute_stream(Request::new(SUB), None);
+        let mut sa = subscribe(&hub, tenant, "ann", Role::Agent);
+        let mut sb = subscribe(&hub, tenant, "bob", Role::Agent);
         assert_eq!(fake.executions.load(Ordering::SeqCst), 1);
         assert_eq!(hub.groups(), 1);
         settle().await;
@@ -414,12 +411,9 @@ mod tests {
         let (hub, _) = hub(&fake, 16);
         let (t1, t2) = (TenantId::new(), TenantId::new());
         let mut streams = vec![
-            hub.connection(actor(t1, "ann", Role::Agent))
-                .execute_stream(Request::new(SUB), None),
-            hub.connection(actor(t2, "ann", Role::Agent))
-                .execute_stream(Request::new(SUB), None),
-            hub.connection(actor(t1, "ann", Role::Admin))
-                .execute_stream(Request::new(SUB), None),
+            subscribe(&hub, t1, "ann", Role::Agent),
+            subscribe(&hub, t2, "ann", Role::Agent),
+            subscribe(&hub, t1, "ann", Role::Admin),
             hub.connection(actor(t1, "ann", Role::Agent))
                 .execute_stream(
                     Request::new("subscription($c: ID) { messageAdded(clientId: $c) { id } }")

@@ -122,8 +122,9 @@ async fn a_person_in_a_later_batch_updates_the_client_an_earlier_batch_created()
     for n in 0..1_200 {
         file.push_str(&format!("Person{n},p{n}@example.com,Toronto\n"));
     }
-    // Line 1,202: the person of line 2 again, now in Ottawa; line 1,203: a bad email.
-    file.push_str("Person0,P0@example.com,Ottawa\nBad,nope,Ottawa\n");
+    // Line 1,202 (third batch): the person of line 702 (second batch, written while the third
+    // is read) again, now in Ottawa; line 1,203: a bad email.
+    file.push_str("Person700,P700@example.com,Ottawa\nBad,nope,Ottawa\n");
     let body = upload(&app, &admin, &file, false).await;
     let report = &body["data"]["importClients"];
     assert_eq!(report["rows"], 1_202, "{body}");
@@ -136,7 +137,7 @@ async fn a_person_in_a_later_batch_updates_the_client_an_earlier_batch_created()
     let data = app
         .ok(
             &admin,
-            "{ clients(filter: { search: \"p0@example.com\" }) { totalCount edges { node { city } } } }",
+            "{ clients(filter: { search: \"p700@example.com\" }) { totalCount edges { node { city } } } }",
             json!({}),
         )
         .await;

@@ -4,8 +4,9 @@
 //! Every webhook needs both rows before its transaction starts (the tenant decides the
 //! region phones are read in and what a known sender gets). They change rarely (an admin adds
 //! a number or changes tracking), so each process keeps what it read:
-//! - a change made through this process clears everything at once (a generation number, so
-//!   a lookup that read the old rows while the change committed does not put them back);
+//! - a change made through this process clears everything at once (and moves a generation
+//!   number on, so that a lookup that read the old rows while the change committed does not
+//!   put them back);
 //! - a change made through another replica is seen within [`FRESH_FOR`].
 //!
 //! Unknown destinations are not kept: a channel added on any replica routes at once.
@@ -14,7 +15,6 @@ use crate::entities::{tenant, tenant_channel};
 use crate::{DomainResult, TenantId};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,54 +39,57 @@ impl Route {
 
 struct Kept {
     route: Arc<Route>,
-    generation: u64,
     read_at: Instant,
+}
+
+#[derive(Default)]
+struct State {
+    /// Moves on with every change; a route read under an older one is not kept.
+    generation: u64,
+    kept: HashMap<(String, String), Kept>,
 }
 
 /// The routes this process has read (see the module docs).
 #[derive(Default)]
 pub struct Routes {
-    generation: AtomicU64,
-    kept: Mutex<HashMap<(String, String), Kept>>,
+    state: Mutex<State>,
 }
 
 impl Routes {
     /// Forgets every route: call after committing a change to a tenant or a tenant channel.
     pub fn changed(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.map().clear();
+        let mut state = self.state();
+        state.generation += 1;
+        state.kept.clear();
     }
 
-    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Kept>> {
-        // A panic while holding this lock cannot leave the map inconsistent: recover it.
-        self.kept.lock().unwrap_or_else(|e| e.into_inner())
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock cannot leave the state inconsistent: recover it.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn generation(&self) -> u64 {
+        self.state().generation
     }
 
     fn fresh(&self, key: &(String, String), now: Instant) -> Option<Arc<Route>> {
-        let generation = self.generation.load(Ordering::Acquire);
-        self.map()
+        self.state()
+            .kept
             .get(key)
-            .filter(|k| k.generation == generation && usable(k.read_at, now))
+            .filter(|k| usable(k.read_at, now))
             .map(|k| k.route.clone())
     }
 
     fn keep(&self, key: (String, String), route: Arc<Route>, generation: u64, read_at: Instant) {
-        let mut map = self.map();
+        let mut state = self.state();
         // Read before a change committed: not kept (the generation moved on meanwhile).
-        if self.generation.load(Ordering::Acquire) != generation {
+        if state.generation != generation {
             return;
         }
-        if map.len() >= CAPACITY && !map.contains_key(&key) {
-            map.clear();
+        if state.kept.len() >= CAPACITY && !state.kept.contains_key(&key) {
+            state.kept.clear();
         }
-        map.insert(
-            key,
-            Kept {
-                route,
-                generation,
-                read_at,
-            },
-        );
+        state.kept.insert(key, Kept { route, read_at });
     }
 
     /// The route of `provider`'s messages to `address` (in any format providers send it).
@@ -101,7 +104,7 @@ impl Routes {
         if let Some(route) = self.fresh(&key, now) {
             return Ok(Some(route));
         }
-        let generation = self.generation.load(Ordering::Acquire);
+        let generation = self.generation();
         let Some(route) = read(db, &key.0, &key.1).await? else {
             return Ok(None);
         };

@@ -69,6 +69,8 @@ pub(super) async fn adapt(pool: &PgPool) -> Result<(), JobsError> {
 
 /// Inserts a pending job unless its idempotency key is taken: payload, id, queue,
 /// max attempts (int4), key.
+/// The same row as [`super::JobRow::insert`] builds for callers' own statements: keep the two
+/// in step.
 const INSERT: &str = "INSERT INTO apalis.jobs (job, id, job_type, status, attempts, \
     max_attempts, run_at, priority, idempotency_key) VALUES ($1, $2, $3, 'Pending', 0, $4, NOW(), \
     0, $5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";

@@ -52,6 +52,8 @@ fn time(secs: i64) -> DateTime<Utc> {
 
 /// Inserts a pending job unless its idempotency key is taken: payload, id, queue,
 /// max attempts, key, run at (Unix seconds).
+/// The same row as [`super::JobRow::insert`] builds for callers' own statements: keep the two
+/// in step.
 const INSERT: &str = "INSERT INTO Jobs (job, id, job_type, status, attempts, \
     max_attempts, run_at, priority, idempotency_key) VALUES (?1, ?2, ?3, 'Pending', 0, ?4, ?6, 0, \
     ?5) ON CONFLICT (job_type, idempotency_key) DO NOTHING";
